@@ -1,0 +1,42 @@
+"""``lanco-hf`` command line.
+
+- ``lanco-hf train CONFIG.yaml [key=value ...] [--resume]``: the run config's ``task`` (default
+  ``translation``) picks what is trained; see ``lanco_hf.training.tasks``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+
+def train(args: argparse.Namespace) -> None:
+    from .training.arguments import load_run_config, parse_run_config
+    from .training.cpu import keep_freed_memory_in_heap
+    from .training.tasks import get_task
+
+    config = load_run_config(args.config, args.overrides)
+    runner, argument_types = get_task(config.pop("task", "translation")).load()
+    keep_freed_memory_in_heap()
+    runner(*parse_run_config(config, argument_types), resume=args.resume)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="lanco-hf", description="lanco-hf: train and evaluate the lanco methods")
+    commands = parser.add_subparsers(dest="command", required=True)
+    train_parser = commands.add_parser("train", help="train, evaluate, save and reload a model from a YAML run config")
+    train_parser.add_argument("config", help="YAML file under configs/")
+    train_parser.add_argument("overrides", nargs="*", help="key=value settings overriding the YAML (dotted keys nest)")
+    train_parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint in output_dir")
+    train_parser.set_defaults(handler=train)
+
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    import lanco_hf  # noqa: F401  (registers the architectures)
+
+    args.handler(args)
+
+
+if __name__ == "__main__":
+    main()

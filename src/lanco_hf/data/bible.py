@@ -1,0 +1,123 @@
+"""English-Spanish Bible parallel corpus: King James Version (``engKJV2006eb``) and Reina-Valera 1909
+(``spaRV1909eb``), which share the KJV versification, read from Debian's SWORD modules with ``pysword``.
+
+Set-up (Debian): ``sudo apt-get install sword-text-kjv sword-text-sparv`` (two 3 MB packages, no
+dependencies). Without root: ``apt-get download sword-text-kjv sword-text-sparv`` then
+``dpkg-deb -x`` each into a folder and point ``LANCO_HF_SWORD_PATH`` at ``<folder>/usr/share/sword``.
+
+The pairs are parsed once (about a minute) and cached as hash-checked JSON Lines. The split is a
+deterministic function of the verse id (``Gen.1.3``), so it never depends on file order or on a seed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from .cache import DataNotFoundError, cache_dir, cached_jsonl
+
+SYSTEM_SWORD_ROOT = "/usr/share/sword"
+ENGLISH_MODULE = "engKJV2006eb"
+SPANISH_MODULE = "spaRV1909eb"
+INSTALL_HINT = (
+    "install the SWORD modules with `sudo apt-get install sword-text-kjv sword-text-sparv`, or unpack them with "
+    "`apt-get download sword-text-kjv sword-text-sparv && for f in sword-text-*.deb; do dpkg-deb -x $f DIR; done` "
+    "and set LANCO_HF_SWORD_PATH=DIR/usr/share/sword"
+)
+
+
+def find_sword_root(sword_path: str | os.PathLike | None = None) -> Path:
+    """The SWORD folder holding both modules: ``sword_path``, ``$LANCO_HF_SWORD_PATH`` or ``/usr/share/sword``."""
+    candidates = [sword_path, os.environ.get("LANCO_HF_SWORD_PATH"), SYSTEM_SWORD_ROOT]
+    for candidate in filter(None, candidates):
+        root = Path(candidate)
+        confs = {path.stem.lower() for path in (root / "mods.d").glob("*.conf")}
+        if {ENGLISH_MODULE.lower(), SPANISH_MODULE.lower()} <= confs:
+            return root
+    searched = ", ".join(str(c) for c in filter(None, candidates))
+    raise DataNotFoundError(f"SWORD modules {ENGLISH_MODULE} and {SPANISH_MODULE} not found in {searched}; {INSTALL_HINT}")
+
+
+def _open_bibles(root: str):
+    from pysword.modules import SwordModules
+
+    modules = SwordModules(root)
+    modules.parse_modules()
+    return modules.get_bible_from_module(ENGLISH_MODULE), modules.get_bible_from_module(SPANISH_MODULE)
+
+
+def _read_book(root: str, book_name: str) -> list[dict]:
+    english, spanish = _open_bibles(root)
+    structure = english.get_structure().get_books()
+    book = next(b for b in structure["ot"] + structure["nt"] if b.name == book_name)
+    verse_ids = (
+        f"{book.osis_name}.{chapter}.{verse}"
+        for chapter, length in enumerate(book.chapter_lengths, 1)
+        for verse in range(1, length + 1)
+    )
+    verses = zip(
+        verse_ids, english.get_iter(books=[book.name], clean=True), spanish.get_iter(books=[book.name], clean=True)
+    )
+    pairs = []
+    for verse_id, en, es in verses:
+        en, es = " ".join(en.split()), " ".join(es.split())
+        if en and es:
+            pairs.append({"id": verse_id, "en": en, "es": es})
+    return pairs
+
+
+def read_bible_pairs(sword_path: str | os.PathLike | None = None, books: list[str] | None = None) -> list[dict]:
+    """Aligned verses as ``{"id": "Gen.1.3", "en": ..., "es": ...}`` in canonical order; verses empty on
+    either side are dropped. ``books`` restricts the parse to some books (OSIS names such as ``"Ruth"``).
+    Books are parsed in parallel, one process per core."""
+    root = str(find_sword_root(sword_path))
+    english, _ = _open_bibles(root)
+    structure = english.get_structure().get_books()
+    all_books = structure["ot"] + structure["nt"]
+    if books is not None:
+        unknown = set(books) - {book.osis_name for book in all_books}
+        if unknown:
+            raise ValueError(f"books={sorted(unknown)} are not OSIS book names of the KJV")
+        all_books = [book for book in all_books if book.osis_name in books]
+    names = [book.name for book in all_books]
+    with ProcessPoolExecutor(max_workers=min(len(names), os.cpu_count() or 1)) as pool:
+        per_book = list(tqdm(pool.map(_read_book, [root] * len(names), names), total=len(names), desc="Reading SWORD modules", unit="book"))
+    return [pair for book_pairs in per_book for pair in book_pairs]
+
+
+def load_bible_pairs(sword_path: str | os.PathLike | None = None) -> tuple[list[dict], str]:
+    """All 31k aligned verses, from the cache when it is intact; returns the records and their content hash."""
+    return cached_jsonl(cache_dir("corpora") / "bible_en_es.jsonl", lambda: read_bible_pairs(sword_path))
+
+
+def split_of(verse_id: str, validation_fraction: float, test_fraction: float) -> str:
+    """``"test"``, ``"validation"`` or ``"train"`` from a hash of the verse id."""
+    bucket = int(hashlib.sha1(verse_id.encode()).hexdigest()[:8], 16) / 2**32
+    if bucket < test_fraction:
+        return "test"
+    if bucket < test_fraction + validation_fraction:
+        return "validation"
+    return "train"
+
+
+def bible_translation_dataset(
+    validation_fraction: float = 0.01, test_fraction: float = 0.02, sword_path: str | os.PathLike | None = None
+):
+    """The corpus as a ``datasets.DatasetDict`` (train / validation / test) with columns ``id``, ``en``, ``es``.
+
+    ``dataset.info.description`` records the content hash of the cached corpus."""
+    from datasets import Dataset, DatasetDict, DatasetInfo
+
+    for name, value in (("validation_fraction", validation_fraction), ("test_fraction", test_fraction)):
+        if not 0.0 < value < 0.5:
+            raise ValueError(f"{name}={value} is out of range; allowed: (0, 0.5)")
+    pairs, sha = load_bible_pairs(sword_path)
+    splits: dict[str, list[dict]] = {"train": [], "validation": [], "test": []}
+    for pair in pairs:
+        splits[split_of(pair["id"], validation_fraction, test_fraction)].append(pair)
+    info = DatasetInfo(description=f"KJV / Reina-Valera 1909 verse pairs, corpus sha256 {sha}")
+    return DatasetDict({name: Dataset.from_list(rows, info=info) for name, rows in splits.items()})

@@ -1,0 +1,93 @@
+"""Run configurations: one YAML file per experiment holding model, data and ``TrainingArguments`` fields,
+parsed with transformers' ``HfArgumentParser`` (unknown keys are an error), plus ``key=value`` overrides
+from the command line (``model_config.d_model=128``, ``seed=2``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from transformers import HfArgumentParser
+
+
+@dataclass
+class ModelArguments:
+    model_type: str = field(
+        default="explicit_sparse",
+        metadata={"help": "Any model_type known to AutoConfig: a lanco architecture, or e.g. 'marian' as a baseline."},
+    )
+    model_config: dict = field(
+        default_factory=dict, metadata={"help": "Config fields of a model trained from scratch (d_model, attn_topk, ...)."}
+    )
+    model_name_or_path: str | None = field(
+        default=None, metadata={"help": "Start from this saved folder or Hub repo instead of a fresh config."}
+    )
+
+
+@dataclass
+class TranslationDataArguments:
+    dataset: str = field(
+        default="bible_en_es",
+        metadata={"help": "'bible_en_es' (offline, Debian SWORD modules) or any dataset `datasets.load_dataset` opens."},
+    )
+    dataset_config: str | None = field(default=None, metadata={"help": "Configuration name of a Hub dataset."})
+    source_lang: str = "en"
+    target_lang: str = "es"
+    tokenizer_name: str | None = field(
+        default=None, metadata={"help": "An existing tokenizer; by default a joint BPE is trained on the training split."}
+    )
+    tokenizer_vocab_size: int = 8000
+    max_source_length: int = 64
+    max_target_length: int = 64
+    max_train_samples: int | None = None
+    max_test_samples: int | None = field(default=None, metadata={"help": "Evaluate BLEU on the first N test pairs."})
+    num_beams: int = 1
+    max_new_tokens: int = 128
+    max_train_minutes: float | None = field(
+        default=None, metadata={"help": "Stop training (with a saved checkpoint) once this wall time is spent."}
+    )
+    num_examples_to_show: int = 5
+
+    def __post_init__(self):
+        for name in ("tokenizer_vocab_size", "max_source_length", "max_target_length", "num_beams", "max_new_tokens"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}={getattr(self, name)} is out of range; allowed: >= 1")
+        if self.max_train_minutes is not None and self.max_train_minutes <= 0:
+            raise ValueError(f"max_train_minutes={self.max_train_minutes} is out of range; allowed: > 0")
+
+
+def apply_overrides(config: dict, overrides: list[str]) -> dict:
+    """Set ``key=value`` pairs (YAML values, dotted keys for nested dicts) in ``config``, returning it."""
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"override {item!r} must look like key=value")
+        *parents, leaf = key.split(".")
+        target = config
+        for parent in parents:
+            target = target.setdefault(parent, {})
+        target[leaf] = _parse_value(raw)
+    return config
+
+
+def _parse_value(raw: str):
+    """A YAML scalar, except that only ``true``/``false`` are booleans (YAML 1.1 would turn ``no`` into
+    ``False``, breaking ``save_strategy=no``)."""
+    value = yaml.safe_load(raw)
+    if isinstance(value, bool) and raw.strip().lower() not in ("true", "false"):
+        return raw
+    return value
+
+
+def load_run_config(path: str | Path, overrides: list[str] = ()) -> dict:
+    with open(path, encoding="utf-8") as handle:
+        config = yaml.safe_load(handle) or {}
+    if not isinstance(config, dict):
+        raise ValueError(f"{path} must hold a mapping of settings, got {type(config).__name__}")
+    return apply_overrides(config, list(overrides))
+
+
+def parse_run_config(config: dict, dataclass_types: tuple) -> tuple:
+    """The dataclasses filled from ``config``; raises ``ValueError`` on keys none of them knows."""
+    return HfArgumentParser(dataclass_types).parse_dict(config)

@@ -1,0 +1,208 @@
+"""The translation job: data, tokenizer, model, ``Seq2SeqTrainer`` training, BLEU / chrF on the test split,
+checkpoint + tokenizer + generation config + model card, and a reload through ``AutoModelForSeq2SeqLM``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+
+import torch
+from transformers import (
+    AutoConfig,
+    AutoModelForSeq2SeqLM,
+    AutoTokenizer,
+    DataCollatorForSeq2Seq,
+    Seq2SeqTrainer,
+    Seq2SeqTrainingArguments,
+    set_seed,
+)
+from transformers.trainer_utils import get_last_checkpoint
+
+from ..data.bible import bible_translation_dataset
+from ..data.tokenizer import cached_bpe_tokenizer
+from ..evaluation.translation import translate, translation_scores
+from ..hub.model_card import translation_model_card
+from .arguments import ModelArguments, TranslationDataArguments
+from .callbacks import TimeBudgetCallback
+
+logger = logging.getLogger(__name__)
+
+
+def load_translation_data(data_args: TranslationDataArguments):
+    """A ``DatasetDict`` with ``train`` / ``test`` (and usually ``validation``) splits and one column per
+    language; Hub datasets in the usual ``{"translation": {src: ..., tgt: ...}}`` layout are flattened."""
+    if data_args.dataset == "bible_en_es":
+        return bible_translation_dataset()
+    from datasets import load_dataset
+
+    dataset = load_dataset(data_args.dataset, data_args.dataset_config)
+    if "translation" in dataset["train"].column_names:
+        dataset = dataset.map(lambda row: row["translation"], remove_columns=["translation"])
+    for split in ("train", "test"):
+        if split not in dataset:
+            raise ValueError(f"dataset {data_args.dataset!r} has no {split!r} split; it has {list(dataset)}")
+    return dataset
+
+
+def build_tokenizer(data_args: TranslationDataArguments, train_split):
+    if data_args.tokenizer_name:
+        return AutoTokenizer.from_pretrained(data_args.tokenizer_name)
+    texts = list(train_split[data_args.source_lang]) + list(train_split[data_args.target_lang])
+    return cached_bpe_tokenizer(texts, data_args.tokenizer_vocab_size, data_args.dataset.replace("/", "_"))
+
+
+def build_model(model_args: ModelArguments, tokenizer):
+    if model_args.model_name_or_path:
+        return AutoModelForSeq2SeqLM.from_pretrained(model_args.model_name_or_path, **model_args.model_config)
+    token_ids = {
+        "vocab_size": len(tokenizer),
+        "pad_token_id": tokenizer.pad_token_id,
+        "bos_token_id": tokenizer.bos_token_id,
+        "eos_token_id": tokenizer.eos_token_id,
+        "decoder_start_token_id": tokenizer.bos_token_id,
+    }
+    config = AutoConfig.for_model(model_args.model_type, **{**token_ids, **model_args.model_config})
+    return AutoModelForSeq2SeqLM.from_config(config)
+
+
+def tokenize_splits(dataset, tokenizer, data_args: TranslationDataArguments):
+    source, target = data_args.source_lang, data_args.target_lang
+
+    def encode(batch):
+        encoded = tokenizer(batch[source], max_length=data_args.max_source_length, truncation=True)
+        labels = tokenizer(text_target=batch[target], max_length=data_args.max_target_length, truncation=True)
+        encoded["labels"] = labels["input_ids"]
+        encoded["length"] = [max(len(s), len(t)) for s, t in zip(encoded["input_ids"], encoded["labels"])]
+        return encoded
+
+    splits = {}
+    for name in ("train", "validation"):
+        if name in dataset:
+            split = dataset[name]
+            if name == "train" and data_args.max_train_samples is not None:
+                split = split.select(range(min(data_args.max_train_samples, len(split))))
+            splits[name] = split.map(encode, batched=True, remove_columns=split.column_names, desc=f"Tokenizing {name}")
+    return splits
+
+
+def run_translation(
+    model_args: ModelArguments,
+    data_args: TranslationDataArguments,
+    training_args: Seq2SeqTrainingArguments,
+    resume: bool = False,
+) -> dict:
+    """Train, evaluate, save and reload; returns the results written to ``output_dir/results.json``."""
+    started = time.monotonic()
+    output_dir = Path(training_args.output_dir)
+    dataset = load_translation_data(data_args)
+    tokenizer = build_tokenizer(data_args, dataset["train"])
+    set_seed(training_args.seed)
+    model = build_model(model_args, tokenizer)
+    model.generation_config.max_new_tokens = data_args.max_new_tokens
+    model.generation_config.num_beams = data_args.num_beams
+    splits = tokenize_splits(dataset, tokenizer, data_args)
+
+    callbacks = [TimeBudgetCallback(data_args.max_train_minutes)] if data_args.max_train_minutes else []
+    trainer = Seq2SeqTrainer(
+        model=model,
+        args=training_args,
+        train_dataset=splits["train"],
+        eval_dataset=splits.get("validation"),
+        data_collator=DataCollatorForSeq2Seq(tokenizer, model=model, label_pad_token_id=-100),
+        processing_class=tokenizer,
+        callbacks=callbacks,
+    )
+    checkpoint = get_last_checkpoint(str(output_dir)) if resume and output_dir.exists() else None
+    if resume and checkpoint is None:
+        logger.warning("--resume: no checkpoint in %s, training from scratch", output_dir)
+    train_result = trainer.train(resume_from_checkpoint=checkpoint)
+    trainer.save_model(str(output_dir))
+    trainer.save_state()
+
+    test = dataset["test"]
+    if data_args.max_test_samples is not None:
+        test = test.select(range(min(data_args.max_test_samples, len(test))))
+    sources, references = list(test[data_args.source_lang]), list(test[data_args.target_lang])
+    hypotheses = translate(model, tokenizer, sources, max_source_length=data_args.max_source_length)
+    scores = translation_scores(hypotheses, references)
+    baseline = translation_scores(sources, references)
+    (output_dir / "test_translations.txt").write_text("\n".join(hypotheses) + "\n", encoding="utf-8")
+
+    shown = range(min(data_args.num_examples_to_show, len(sources)))
+    examples = [{"source": sources[i], "reference": references[i], "hypothesis": hypotheses[i]} for i in shown]
+    metrics = train_result.metrics
+    results = {
+        "model_type": model.config.model_type,
+        "num_parameters": model.num_parameters(),
+        "test": {"size": len(test), **scores},
+        "copy_source_baseline": baseline,
+        "train_steps": trainer.state.global_step,
+        "train_runtime_s": metrics.get("train_runtime"),
+        "train_source_tokens": trainer.state.num_input_tokens_seen,
+        "train_loss": metrics.get("train_loss"),
+    }
+    if results["train_runtime_s"] and results["train_source_tokens"]:
+        results["train_source_tokens_per_s"] = results["train_source_tokens"] / results["train_runtime_s"]
+    card = translation_model_card(
+        model,
+        repo_id=output_dir.name,
+        dataset_name=data_args.dataset,
+        dataset_description=_describe(dataset, data_args),
+        languages=(data_args.source_lang, data_args.target_lang),
+        eval_split="test",
+        eval_size=len(test),
+        scores=scores,
+        baseline_scores=baseline,
+        decoding="greedy" if data_args.num_beams == 1 else f"beam {data_args.num_beams}",
+        examples=examples,
+        training_summary=_training_summary(training_args, data_args, results),
+    )
+    card.save(output_dir / "README.md")
+
+    reloaded = AutoModelForSeq2SeqLM.from_pretrained(output_dir)
+    reloaded_tokenizer = AutoTokenizer.from_pretrained(output_dir)
+    again = translate(reloaded, reloaded_tokenizer, [e["source"] for e in examples], progress=False,
+                      max_source_length=data_args.max_source_length)
+    results["reload_reproduces_examples"] = again == [e["hypothesis"] for e in examples]
+    results["wall_time_s"] = time.monotonic() - started
+    (output_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    _print_report(results, examples, again, type(reloaded).__name__, output_dir)
+    return results
+
+
+def _describe(dataset, data_args: TranslationDataArguments) -> str:
+    sizes = ", ".join(f"{len(split):,} {name}" for name, split in dataset.items())
+    description = dataset["train"].info.description or data_args.dataset
+    return f"{description} ({sizes} pairs)"
+
+
+def _enum_value(value) -> str:
+    return str(getattr(value, "value", value))
+
+
+def _training_summary(training_args, data_args, results) -> dict:
+    return {
+        "steps": results["train_steps"],
+        "batch size": training_args.per_device_train_batch_size * training_args.gradient_accumulation_steps,
+        "optimizer": f"{_enum_value(training_args.optim)}, lr {training_args.learning_rate}, weight decay {training_args.weight_decay}",
+        "schedule": f"{_enum_value(training_args.lr_scheduler_type)}, {training_args.warmup_steps} warm-up steps",
+        "label smoothing": training_args.label_smoothing_factor,
+        "max length (source / target)": f"{data_args.max_source_length} / {data_args.max_target_length}",
+        "seed": training_args.seed,
+        "train time (s)": round(results["train_runtime_s"] or 0.0, 1),
+        "hardware": "GPU" if torch.cuda.is_available() else f"CPU, {torch.get_num_threads()} threads",
+    }
+
+
+def _print_report(results: dict, examples: list[dict], reloaded: list[str], model_class: str, output_dir: Path) -> None:
+    test = results["test"]
+    baseline = results["copy_source_baseline"]
+    print(f"\nTest ({test['size']} pairs): BLEU {test['bleu']:.2f}, chrF {test['chrf']:.2f}"
+          f"  |  copy-the-source baseline: BLEU {baseline['bleu']:.2f}, chrF {baseline['chrf']:.2f}")
+    print(f"Saved to {output_dir} (weights, tokenizer, generation_config.json, README.md model card, results.json)")
+    print(f"Reloaded as {model_class} with AutoModelForSeq2SeqLM.from_pretrained; translations:")
+    for example, hypothesis in zip(examples, reloaded):
+        print(f"  EN:  {example['source']}\n  REF: {example['reference']}\n  OUT: {hypothesis}\n")
+    print(f"Total wall time {results['wall_time_s'] / 60:.1f} min")
