@@ -2,13 +2,19 @@
 
 - ``lanco-hf train CONFIG.yaml [key=value ...] [--resume]``: the run config's ``task`` (default
   ``translation``) picks what is trained; see ``lanco_hf.training.tasks``.
+- ``lanco-hf evaluate NAME [args ...]``: the evaluations in ``EVALUATIONS``; each parses its own arguments
+  (``lanco-hf evaluate NAME --help``).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
+
+# evaluation name -> "module:function"; the function takes the remaining command-line arguments (a list of str)
+EVALUATIONS: dict[str, str] = {}
 
 
 def train(args: argparse.Namespace) -> None:
@@ -22,6 +28,11 @@ def train(args: argparse.Namespace) -> None:
     runner(*parse_run_config(config, argument_types), resume=args.resume)
 
 
+def evaluate(args: argparse.Namespace) -> None:
+    module, _, function = EVALUATIONS[args.name].partition(":")
+    getattr(importlib.import_module(module), function)(args.arguments)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="lanco-hf", description="lanco-hf: train and evaluate the lanco methods")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -30,6 +41,10 @@ def main(argv: list[str] | None = None) -> None:
     train_parser.add_argument("overrides", nargs="*", help="key=value settings overriding the YAML (dotted keys nest)")
     train_parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint in output_dir")
     train_parser.set_defaults(handler=train)
+    evaluate_parser = commands.add_parser("evaluate", help="run an evaluation", add_help=False)
+    evaluate_parser.add_argument("name", choices=sorted(EVALUATIONS), help="what to evaluate")
+    evaluate_parser.add_argument("arguments", nargs=argparse.REMAINDER, help="arguments of that evaluation")
+    evaluate_parser.set_defaults(handler=evaluate)
 
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
