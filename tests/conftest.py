@@ -1,10 +1,18 @@
+import contextlib
+import io
+import json
 import os
+import tempfile
+from pathlib import Path
 
 import pytest
 import torch
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# lanco-hf caches and the remote-code modules of subprocesses go to a temporary folder, never the user's
+os.environ["LANCO_HF_CACHE"] = tempfile.mkdtemp(prefix="lanco_hf_cache_")
+os.environ["HF_MODULES_CACHE"] = tempfile.mkdtemp(prefix="hf_modules_")
 
 import lanco_hf  # noqa: E402,F401  (registers the architectures)
 
@@ -14,8 +22,42 @@ def _seed():
     torch.manual_seed(0)
 
 
-@pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory, monkeypatch):
-    """lanco-hf caches, and the remote-code modules of subprocesses, go to temporary folders."""
-    monkeypatch.setenv("LANCO_HF_CACHE", str(tmp_path_factory.getbasetemp() / "lanco_cache"))
-    monkeypatch.setenv("HF_MODULES_CACHE", str(tmp_path_factory.getbasetemp() / "hf_modules"))
+CONFIG_DIR = Path(__file__).parents[1] / "configs"
+TINY_TRANSLATION_RUN = [
+    "model_config.d_model=32", "model_config.encoder_layers=1", "model_config.decoder_layers=1",
+    "model_config.encoder_attention_heads=2", "model_config.decoder_attention_heads=2",
+    "model_config.encoder_ffn_dim=64", "model_config.decoder_ffn_dim=64", "model_config.attn_topk=4",
+    "tokenizer_vocab_size=400", "max_steps=6", "per_device_train_batch_size=8", "save_steps=3", "logging_steps=2",
+    "warmup_steps=2", "max_test_samples=6", "max_new_tokens=10", "num_examples_to_show=2", "disable_tqdm=true",
+]
+
+
+@pytest.fixture(scope="session")
+def verse_dataset(tmp_path_factory):
+    """Real verses (Ruth, Philemon, Jonah) written as JSON Lines splits, the layout `datasets.load_dataset`
+    reads from a folder."""
+    from lanco_hf.data.bible import read_bible_pairs, split_of
+    from lanco_hf.data.cache import DataNotFoundError
+
+    try:
+        pairs = read_bible_pairs(books=["Ruth", "Phlm", "Jonah"])
+    except DataNotFoundError:
+        pytest.skip("apt-get install sword-text-kjv sword-text-sparv")
+    folder = tmp_path_factory.mktemp("verses")
+    for split in ("train", "validation", "test"):
+        rows = [p for p in pairs if split_of(p["id"], 0.1, 0.2) == split]
+        (folder / f"{split}.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_translation_run(verse_dataset, tmp_path_factory):
+    """One real `lanco-hf train` run of a tiny Explicit Sparse Transformer; returns (output_dir, stdout)."""
+    from lanco_hf.cli import main
+
+    output = tmp_path_factory.mktemp("runs") / "tiny-explicit-sparse"
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout):
+        main(["train", str(CONFIG_DIR / "explicit_sparse_bible.yaml"), f"dataset={verse_dataset}",
+              f"output_dir={output}", *TINY_TRANSLATION_RUN])
+    return output, stdout.getvalue()

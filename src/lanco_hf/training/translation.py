@@ -23,9 +23,10 @@ from transformers.trainer_utils import get_last_checkpoint
 from ..data.bible import bible_translation_dataset
 from ..data.tokenizer import cached_bpe_tokenizer
 from ..evaluation.translation import translate, translation_scores
-from ..hub.model_card import translation_model_card
-from .arguments import ModelArguments, TranslationDataArguments
+from ..hub.model_card import translation_card_from_run
+from .arguments import LossArguments, ModelArguments, TranslationDataArguments
 from .callbacks import TimeBudgetCallback
+from .loss_functions import build_run_loss
 
 logger = logging.getLogger(__name__)
 
@@ -91,11 +92,13 @@ def run_translation(
     model_args: ModelArguments,
     data_args: TranslationDataArguments,
     training_args: Seq2SeqTrainingArguments,
+    loss_args: LossArguments | None = None,
     resume: bool = False,
 ) -> dict:
     """Train, evaluate, save and reload; returns the results written to ``output_dir/results.json``."""
     started = time.monotonic()
     output_dir = Path(training_args.output_dir)
+    run_loss = build_run_loss(loss_args or LossArguments(), training_args)
     dataset = load_translation_data(data_args)
     tokenizer = build_tokenizer(data_args, dataset["train"])
     set_seed(training_args.seed)
@@ -105,6 +108,7 @@ def run_translation(
     splits = tokenize_splits(dataset, tokenizer, data_args)
 
     callbacks = [TimeBudgetCallback(data_args.max_train_minutes)] if data_args.max_train_minutes else []
+    callbacks += run_loss.callbacks if run_loss else []
     trainer = Seq2SeqTrainer(
         model=model,
         args=training_args,
@@ -113,12 +117,16 @@ def run_translation(
         data_collator=DataCollatorForSeq2Seq(tokenizer, model=model, label_pad_token_id=-100),
         processing_class=tokenizer,
         callbacks=callbacks,
+        compute_loss_func=run_loss.compute_loss_func if run_loss else None,
     )
     checkpoint = get_last_checkpoint(str(output_dir)) if resume and output_dir.exists() else None
     if resume and checkpoint is None:
         logger.warning("--resume: no checkpoint in %s, training from scratch", output_dir)
     train_result = trainer.train(resume_from_checkpoint=checkpoint)
-    trainer.save_model(str(output_dir))
+    if not trainer.is_world_process_zero():
+        return {}
+    model.save_pretrained(output_dir)
+    tokenizer.save_pretrained(output_dir)
     trainer.save_state()
 
     test = dataset["test"]
@@ -126,48 +134,41 @@ def run_translation(
         test = test.select(range(min(data_args.max_test_samples, len(test))))
     sources, references = list(test[data_args.source_lang]), list(test[data_args.target_lang])
     hypotheses = translate(model, tokenizer, sources, max_source_length=data_args.max_source_length)
-    scores = translation_scores(hypotheses, references)
-    baseline = translation_scores(sources, references)
     (output_dir / "test_translations.txt").write_text("\n".join(hypotheses) + "\n", encoding="utf-8")
-
     shown = range(min(data_args.num_examples_to_show, len(sources)))
     examples = [{"source": sources[i], "reference": references[i], "hypothesis": hypotheses[i]} for i in shown]
+
+    reloaded = AutoModelForSeq2SeqLM.from_pretrained(output_dir)
+    again = translate(reloaded, AutoTokenizer.from_pretrained(output_dir), [e["source"] for e in examples],
+                      progress=False, max_source_length=data_args.max_source_length)
+
     metrics = train_result.metrics
     results = {
+        "task": "translation",
         "model_type": model.config.model_type,
         "num_parameters": model.num_parameters(),
-        "test": {"size": len(test), **scores},
-        "copy_source_baseline": baseline,
+        "test": {"size": len(test), **translation_scores(hypotheses, references)},
+        "copy_source_baseline": translation_scores(sources, references),
         "train_steps": trainer.state.global_step,
         "train_runtime_s": metrics.get("train_runtime"),
         "train_source_tokens": trainer.state.num_input_tokens_seen,
         "train_loss": metrics.get("train_loss"),
+        "loss": run_loss.to_dict() if run_loss else None,
+        "reload_reproduces_examples": again == [e["hypothesis"] for e in examples],
     }
     if results["train_runtime_s"] and results["train_source_tokens"]:
         results["train_source_tokens_per_s"] = results["train_source_tokens"] / results["train_runtime_s"]
-    card = translation_model_card(
-        model,
-        repo_id=output_dir.name,
-        dataset_name=data_args.dataset,
-        dataset_description=_describe(dataset, data_args),
-        languages=(data_args.source_lang, data_args.target_lang),
-        eval_split="test",
-        eval_size=len(test),
-        scores=scores,
-        baseline_scores=baseline,
-        decoding="greedy" if data_args.num_beams == 1 else f"beam {data_args.num_beams}",
-        examples=examples,
-        training_summary=_training_summary(training_args, data_args, results),
-    )
-    card.save(output_dir / "README.md")
-
-    reloaded = AutoModelForSeq2SeqLM.from_pretrained(output_dir)
-    reloaded_tokenizer = AutoTokenizer.from_pretrained(output_dir)
-    again = translate(reloaded, reloaded_tokenizer, [e["source"] for e in examples], progress=False,
-                      max_source_length=data_args.max_source_length)
-    results["reload_reproduces_examples"] = again == [e["hypothesis"] for e in examples]
+    results["card"] = {
+        "dataset_name": data_args.dataset,
+        "dataset_description": _describe(dataset, data_args),
+        "languages": [data_args.source_lang, data_args.target_lang],
+        "decoding": "greedy" if data_args.num_beams == 1 else f"beam {data_args.num_beams}",
+        "examples": examples,
+        "training_summary": _training_summary(training_args, data_args, results),
+    }
     results["wall_time_s"] = time.monotonic() - started
-    (output_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (output_dir / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    translation_card_from_run(output_dir, repo_id=output_dir.name).save(output_dir / "README.md")
     _print_report(results, examples, again, type(reloaded).__name__, output_dir)
     return results
 
