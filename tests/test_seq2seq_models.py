@@ -112,7 +112,8 @@ def test_generate_with_and_without_cache_agree(model, num_beams):
     assert cached.shape[1] == 13
 
 
-def test_stepwise_decoding_with_cache_equals_full_forward(model):
+@pytest.mark.parametrize("cache_argument", ["cache", "past_key_values"])  # transformers >= 5.24 passes `cache`
+def test_stepwise_decoding_with_cache_equals_full_forward(model, cache_argument):
     ids, mask = batch()
     decoder_ids = torch.randint(4, 99, (3, 6))
     full = model(input_ids=ids, attention_mask=mask, decoder_input_ids=decoder_ids, use_cache=False).logits
@@ -120,8 +121,9 @@ def test_stepwise_decoding_with_cache_equals_full_forward(model):
     cache, steps = None, []
     for t in range(decoder_ids.shape[1]):
         out = model(encoder_outputs=encoder_outputs, attention_mask=mask, decoder_input_ids=decoder_ids[:, t : t + 1],
-                    past_key_values=cache, use_cache=True)
-        cache = out.past_key_values
+                    use_cache=True, **{cache_argument: cache})
+        cache = out[1]  # the cache field, whatever the installed transformers calls it
+        assert cache.get_seq_length() == t + 1
         steps.append(out.logits)
     torch.testing.assert_close(torch.cat(steps, dim=1), full, atol=1e-5, rtol=1e-4)
 
@@ -135,7 +137,7 @@ def test_padded_batch_equals_rows_one_by_one(model):
         torch.testing.assert_close(together[row : row + 1], alone, atol=1e-5, rtol=1e-4)
 
 
-@pytest.mark.parametrize("name", ["dense-postnorm", "topk-postnorm"])
+@pytest.mark.parametrize("name", ["dense-postnorm", "topk-postnorm", "muse-prenorm-topk-adanorm", "gca-postnorm"])
 @pytest.mark.parametrize("padded", [False, True])
 def test_sdpa_and_eager_attention_agree(name, padded):
     config_class, options = SEQ2SEQ_CONFIGS[name]

@@ -18,20 +18,53 @@ from .modeling import (
     swap_norms,
     topk_attention_forward,
 )
+from .losses import EncouragingLoss
+from .modeling import (
+    CrossViewConfig,
+    CrossViewForConditionalGeneration,
+    CrossViewModel,
+    MuseConfig,
+    MuseForConditionalGeneration,
+    MuseModel,
+)
+from .modeling import LabelGraphConfig, LabelGraphForSequenceClassification, cooccurrence_graph
+from .losses.renode import ReNodeLoss, personalized_pagerank, renode_weights, totoro
+from .modeling import ReNodeGCNConfig, ReNodeGCNForNodeClassification
+from .losses.iais import IAISLoss
+from .evaluation.retrieval import isd, recall_at_k
 
 __version__ = "0.1.0"
 
 __all__ = [
     "AdaNorm",
+    "CrossViewConfig",
+    "CrossViewForConditionalGeneration",
+    "CrossViewModel",
     "DetachNorm",
+    "EncouragingLoss",
+    "MuseConfig",
+    "MuseForConditionalGeneration",
+    "MuseModel",
     "ExplicitSparseConfig",
     "ExplicitSparseForConditionalGeneration",
     "ExplicitSparseModel",
+    "IAISLoss",
+    "LabelGraphConfig",
+    "LabelGraphForSequenceClassification",
     "LancoForConditionalGeneration",
     "LancoModel",
     "LancoSeq2SeqConfig",
     "LayerNormSimple",
+    "ReNodeGCNConfig",
+    "ReNodeGCNForNodeClassification",
+    "ReNodeLoss",
+    "cooccurrence_graph",
+    "isd",
+    "personalized_pagerank",
+    "recall_at_k",
     "register_topk_attention",
+    "renode_weights",
     "swap_norms",
     "topk_attention_forward",
+    "totoro",
 ]

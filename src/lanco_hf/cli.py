@@ -18,6 +18,7 @@ import sys
 EVALUATIONS: dict[str, str] = {
     "openness": "lanco_hf.evaluation.openness_cli:main",
     "retrieval": "lanco_hf.evaluation.retrieval:main",
+    "totoro": "lanco_hf.evaluation.totoro:main",
 }
 
 

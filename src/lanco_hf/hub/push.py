@@ -15,6 +15,10 @@ from huggingface_hub.utils import filter_repo_objects
 CARD_BUILDERS = {
     "translation": "lanco_hf.hub.model_card:translation_card_from_run",
     "multilabel_classification": "lanco_hf.hub.classification_card:text_classification_card_from_run",
+    "image_classification": "lanco_hf.hub.image_classification_card:image_classification_card_from_run",
+    "node_classification": "lanco_hf.hub.node_classification_card:node_classification_card_from_run",
+    "image_text_retrieval": "lanco_hf.hub.retrieval_card:retrieval_card_from_run",
+    "contrastive_image_text": "lanco_hf.hub.clip_card:clip_card_from_run",
 }
 IGNORE_PATTERNS = ["checkpoint-*", "*.bin", "*.pt", "*.pth", "*.pkl", "*.ckpt", "trainer_state.json", "README.md"]
 

@@ -1,0 +1,7 @@
+"""Losses of the lanco methods: small documented ``nn.Module`` classes with their citation and a ``to_dict()``
+for the model card."""
+
+from .encouraging import EncouragingLoss, effective_number_weights
+from .renode import ReNodeLoss, personalized_pagerank, renode_weights, totoro
+
+__all__ = ["EncouragingLoss", "ReNodeLoss", "effective_number_weights", "personalized_pagerank", "renode_weights", "totoro"]

@@ -13,7 +13,24 @@ from .modeling_explicit_sparse import (
     ExplicitSparsePreTrainedModel,
 )
 from .modeling_lanco import LancoForConditionalGeneration, LancoModel, LancoPreTrainedModel
+from .configuration_cross_view import CrossViewConfig
+from .configuration_muse import MuseConfig
+from .modeling_cross_view import CrossViewForConditionalGeneration, CrossViewModel, CrossViewPreTrainedModel
+from .modeling_muse import MuseForConditionalGeneration, MuseModel, MusePreTrainedModel
+from .muse import DynamicConvolution
 from .norms import NORM_TYPES, AdaNorm, DetachNorm, LayerNormSimple, build_norm, swap_norms
+from .configuration_renode_gcn import ReNodeGCNConfig
+from .imbalance_losses import ReNodeLoss
+from .modeling_renode_gcn import ReNodeGCNForNodeClassification, ReNodeGCNPreTrainedModel
+from transformers import AutoModelForSequenceClassification
+
+from .configuration_label_graph import LabelGraphConfig
+from .modeling_label_graph import (
+    LabelGraph,
+    LabelGraphForSequenceClassification,
+    LabelGraphPreTrainedModel,
+    cooccurrence_graph,
+)
 from .topk_attention import register_topk_attention, topk_attention_forward
 
 # model_type -> (config class, {Auto class: model class})
@@ -26,6 +43,13 @@ ARCHITECTURES = {
         ExplicitSparseConfig,
         {AutoModel: ExplicitSparseModel, AutoModelForSeq2SeqLM: ExplicitSparseForConditionalGeneration},
     ),
+    "muse": (MuseConfig, {AutoModel: MuseModel, AutoModelForSeq2SeqLM: MuseForConditionalGeneration}),
+    "cross_view": (
+        CrossViewConfig,
+        {AutoModel: CrossViewModel, AutoModelForSeq2SeqLM: CrossViewForConditionalGeneration},
+    ),
+    "renode_gcn": (ReNodeGCNConfig, {AutoModel: ReNodeGCNForNodeClassification}),  # no standard node-classification Auto class
+    "label_graph": (LabelGraphConfig, {AutoModelForSequenceClassification: LabelGraphForSequenceClassification}),
 }
 
 
@@ -47,7 +71,16 @@ __all__ = [
     "ARCHITECTURES",
     "NORM_TYPES",
     "AdaNorm",
+    "CrossViewConfig",
+    "CrossViewForConditionalGeneration",
+    "CrossViewModel",
+    "CrossViewPreTrainedModel",
     "DetachNorm",
+    "DynamicConvolution",
+    "MuseConfig",
+    "MuseForConditionalGeneration",
+    "MuseModel",
+    "MusePreTrainedModel",
     "ExplicitSparseConfig",
     "ExplicitSparseForConditionalGeneration",
     "ExplicitSparseModel",
@@ -56,8 +89,17 @@ __all__ = [
     "LancoModel",
     "LancoPreTrainedModel",
     "LancoSeq2SeqConfig",
+    "LabelGraph",
+    "LabelGraphConfig",
+    "LabelGraphForSequenceClassification",
+    "LabelGraphPreTrainedModel",
     "LayerNormSimple",
+    "ReNodeGCNConfig",
+    "ReNodeGCNForNodeClassification",
+    "ReNodeGCNPreTrainedModel",
+    "ReNodeLoss",
     "build_norm",
+    "cooccurrence_graph",
     "register_topk_attention",
     "swap_norms",
     "topk_attention_forward",

@@ -89,6 +89,19 @@ class LancoAttention(nn.Module):
         """``hidden_states``: (B, T, d). ``key_padding_mask``: boolean (B, S) over the keys, ``True`` =
         real token, or ``None`` when nothing is padded. Returns the output and, with
         ``output_attentions``, the (B, H, T, S) probabilities."""
+        context, _, weights = self.attend(hidden_states, key_value_states, key_padding_mask, past_key_values, output_attentions)
+        return self.out_proj(context), weights
+
+    def attend(
+        self,
+        hidden_states: torch.Tensor,
+        key_value_states: torch.Tensor | None = None,
+        key_padding_mask: torch.Tensor | None = None,
+        past_key_values: Cache | None = None,
+        output_attentions: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Attention before the output projection: the (B, T, d) context, the values (B, H, S, D) it read (every
+        cached position included) and, with ``output_attentions``, the probabilities."""
         query = self._heads(self.q_proj(hidden_states))
         states = key_value_states if self.kind == "cross" else hidden_states
         key, value = self.project_key_value(states, past_key_values)
@@ -112,5 +125,5 @@ class LancoAttention(nn.Module):
             output = nn.functional.scaled_dot_product_attention(
                 query, key, value, attn_mask=mask, dropout_p=dropout, is_causal=fused_causal, scale=self.scaling
             ).transpose(1, 2)
-        output = self.out_proj(output.reshape(*hidden_states.shape[:-1], self.embed_dim))
-        return output, (weights if output_attentions else None)
+        context = output.reshape(*hidden_states.shape[:-1], self.embed_dim)
+        return context, value, (weights if output_attentions else None)

@@ -7,8 +7,10 @@ transformers records only the class being saved in ``config.auto_map``; a checkp
 
 from __future__ import annotations
 
+from .safe_loading import SafetensorsOnlyMixin
 
-class AutoMapMixin:
+
+class AutoMapMixin(SafetensorsOnlyMixin):
     _auto_map: dict[str, str] | None = None  # Auto class name -> "module.Class", set at registration
 
     def save_pretrained(self, save_directory, *args, **kwargs):

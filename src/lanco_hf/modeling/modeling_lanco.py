@@ -1,21 +1,22 @@
 """The shared lanco encoder-decoder skeleton (Vaswani et al. 2017, fairseq / Marian layout).
 
 Every lanco seq2seq architecture is this skeleton with a different config: the layers read
-``norm_type``, ``normalize_before`` and ``attn_topk`` from it. Architectures subclass
-``LancoModel`` / ``LancoForConditionalGeneration`` and override only what their paper changes.
+``norm_type``, ``normalize_before`` and ``attn_topk`` from it, ``muse_variant`` picks the standard
+(``layers.py``) or the MUSE parallel layers (``muse.py``), and ``cross_view_routing`` which encoder layer each
+decoder layer's cross-attention reads. Architectures subclass ``LancoModel`` /
+``LancoForConditionalGeneration`` and override only what their paper changes.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, fields
 
 import torch
 from torch import nn
 from transformers import GenerationMixin, PreTrainedModel
 from transformers import initialization as init
-from transformers.activations import ACT2FN
 from transformers.cache_utils import Cache, DynamicCache, EncoderDecoderCache
-from transformers.modeling_layers import GradientCheckpointingLayer
 from transformers.modeling_outputs import (
     BaseModelOutput,
     BaseModelOutputWithPastAndCrossAttentions,
@@ -24,10 +25,12 @@ from transformers.modeling_outputs import (
 )
 from transformers.utils.generic import can_return_tuple
 
-from .attention import LancoAttention
 from .auto_map import AutoMapMixin
 from .configuration_lanco import LancoSeq2SeqConfig
-from .norms import build_norm
+from .layers import LancoDecoderLayer, LancoEncoderLayer, make_norm
+from .muse import DynamicConvolution, MuseDecoderLayer, MuseEncoderLayer
+from .pipeline_translation import PIPELINE_SPEC
+from .validation import check_mask_shape, check_token_ids
 
 
 def shift_tokens_right(labels: torch.Tensor, pad_token_id: int, decoder_start_token_id: int) -> torch.Tensor:
@@ -35,6 +38,11 @@ def shift_tokens_right(labels: torch.Tensor, pad_token_id: int, decoder_start_to
     shifted = labels.new_full(labels.shape, decoder_start_token_id)
     shifted[:, 1:] = labels[:, :-1]
     return shifted.masked_fill(shifted == -100, pad_token_id)
+
+
+# transformers 5.24 renamed the generation cache ``past_key_values`` to ``cache`` (forward argument and output field);
+# the models accept both names and write the output field the installed version has.
+CACHE_FIELD = "cache" if "cache" in {field.name for field in fields(Seq2SeqLMOutput)} else "past_key_values"
 
 
 def padding_mask(attention_mask: torch.Tensor | None) -> torch.Tensor | None:
@@ -75,108 +83,13 @@ class SinusoidalPositionalEmbedding(nn.Module):
         return torch.cat([angles.sin(), angles.cos()], dim=-1)
 
 
-class LancoFeedForward(nn.Module):
-    def __init__(self, config: LancoSeq2SeqConfig, ffn_dim: int):
-        super().__init__()
-        self.fc1 = nn.Linear(config.d_model, ffn_dim)
-        self.fc2 = nn.Linear(ffn_dim, config.d_model)
-        self.activation_fn = ACT2FN[config.activation_function]
-        self.activation_dropout = config.activation_dropout
-
-    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
-        hidden_states = self.activation_fn(self.fc1(hidden_states))
-        hidden_states = nn.functional.dropout(hidden_states, p=self.activation_dropout, training=self.training)
-        return self.fc2(hidden_states)
-
-
-def make_norm(config: LancoSeq2SeqConfig) -> nn.Module:
-    return build_norm(config.norm_type, config.d_model, config.norm_eps, config.adanorm_scale, config.adanorm_k)
-
-
-class LancoLayer(GradientCheckpointingLayer):
-    """Base of the encoder and decoder layers: sub-layers wrapped in dropout, a residual and a pre- or post-norm."""
-
-    def __init__(self, config: LancoSeq2SeqConfig):
-        super().__init__()
-        self.dropout = config.dropout
-        self.normalize_before = config.normalize_before
-
-    def residual(self, hidden_states: torch.Tensor, norm: nn.Module, sublayer) -> tuple[torch.Tensor, object]:
-        """Apply ``sublayer`` (returning ``(output, extra)``) as a residual block; returns ``(hidden, extra)``."""
-        inputs = norm(hidden_states) if self.normalize_before else hidden_states
-        output, extra = sublayer(inputs)
-        hidden_states = hidden_states + nn.functional.dropout(output, p=self.dropout, training=self.training)
-        return (hidden_states if self.normalize_before else norm(hidden_states)), extra
-
-
-class LancoEncoderLayer(LancoLayer):
-    def __init__(self, config: LancoSeq2SeqConfig, layer_idx: int):
-        super().__init__(config)
-        self.self_attn = LancoAttention(config, config.encoder_attention_heads, "encoder", layer_idx)
-        self.self_attn_layer_norm = make_norm(config)
-        self.ffn = LancoFeedForward(config, config.encoder_ffn_dim)
-        self.final_layer_norm = make_norm(config)
-
-    def forward(
-        self, hidden_states: torch.Tensor, key_padding_mask: torch.Tensor | None = None, output_attentions: bool = False
-    ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        hidden_states, weights = self.residual(
-            hidden_states,
-            self.self_attn_layer_norm,
-            lambda h: self.self_attn(h, key_padding_mask=key_padding_mask, output_attentions=output_attentions),
-        )
-        hidden_states, _ = self.residual(hidden_states, self.final_layer_norm, lambda h: (self.ffn(h), None))
-        return hidden_states, weights
-
-
-class LancoDecoderLayer(LancoLayer):
-    def __init__(self, config: LancoSeq2SeqConfig, layer_idx: int):
-        super().__init__(config)
-        self.self_attn = LancoAttention(config, config.decoder_attention_heads, "decoder", layer_idx)
-        self.self_attn_layer_norm = make_norm(config)
-        self.encoder_attn = LancoAttention(config, config.decoder_attention_heads, "cross", layer_idx)
-        self.encoder_attn_layer_norm = make_norm(config)
-        self.ffn = LancoFeedForward(config, config.decoder_ffn_dim)
-        self.final_layer_norm = make_norm(config)
-
-    def forward(
-        self,
-        hidden_states: torch.Tensor,
-        encoder_hidden_states: torch.Tensor,
-        self_padding_mask: torch.Tensor | None = None,
-        encoder_padding_mask: torch.Tensor | None = None,
-        past_key_values: Cache | None = None,
-        output_attentions: bool = False,
-    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
-        hidden_states, self_weights = self.residual(
-            hidden_states,
-            self.self_attn_layer_norm,
-            lambda h: self.self_attn(
-                h, key_padding_mask=self_padding_mask, past_key_values=past_key_values, output_attentions=output_attentions
-            ),
-        )
-        hidden_states, cross_weights = self.residual(
-            hidden_states,
-            self.encoder_attn_layer_norm,
-            lambda h: self.encoder_attn(
-                h,
-                key_value_states=encoder_hidden_states,
-                key_padding_mask=encoder_padding_mask,
-                past_key_values=past_key_values,
-                output_attentions=output_attentions,
-            ),
-        )
-        hidden_states, _ = self.residual(hidden_states, self.final_layer_norm, lambda h: (self.ffn(h), None))
-        return hidden_states, self_weights, cross_weights
-
-
 class LancoPreTrainedModel(AutoMapMixin, PreTrainedModel):
     config_class = LancoSeq2SeqConfig
     base_model_prefix = "model"
     main_input_name = "input_ids"
     supports_gradient_checkpointing = True
     _supports_sdpa = True
-    _no_split_modules = ["LancoEncoderLayer", "LancoDecoderLayer"]
+    _no_split_modules = ["LancoEncoderLayer", "LancoDecoderLayer", "MuseEncoderLayer", "MuseDecoderLayer"]
 
     def __init__(self, config: LancoSeq2SeqConfig, *inputs, **kwargs):
         config.validate_lanco()  # also catches fields changed after the config was built
@@ -184,11 +97,18 @@ class LancoPreTrainedModel(AutoMapMixin, PreTrainedModel):
 
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:
-        """fairseq's Transformer initialisation: Xavier-uniform projections, zero biases, N(0, d^-1/2) embeddings."""
+        """fairseq's Transformer initialisation: Xavier-uniform projections, zero biases, N(0, d^-1/2) embeddings.
+        MUSE models initialise their layers' projections with PyTorch's default ``kaiming_uniform(a=sqrt(5))``, as
+        the official code does (Xavier is too large for the narrower parallel branches)."""
         if isinstance(module, nn.Linear):
-            init.xavier_uniform_(module.weight)
+            if self.config.muse_variant is not None and module is not getattr(self, "lm_head", None):
+                init.kaiming_uniform_(module.weight, a=math.sqrt(5))
+            else:
+                init.xavier_uniform_(module.weight)
             if module.bias is not None:
                 init.zeros_(module.bias)
+        elif isinstance(module, DynamicConvolution):
+            init.constant_(module.gate, 1.0 / len(module.kernel_sizes))
         elif isinstance(module, nn.Embedding):
             std = self.config.init_std or self.config.d_model**-0.5
             init.normal_(module.weight, mean=0.0, std=std)
@@ -218,11 +138,7 @@ class LancoStack(nn.Module):
         if (input_ids is None) == (inputs_embeds is None):
             raise ValueError("Pass exactly one of input_ids and inputs_embeds")
         if inputs_embeds is None:
-            if input_ids.numel() and (input_ids.min() < 0 or input_ids.max() >= self.config.vocab_size):
-                raise ValueError(
-                    f"input ids must lie in [0, vocab_size={self.config.vocab_size}); got values in "
-                    f"[{int(input_ids.min())}, {int(input_ids.max())}]"
-                )
+            check_token_ids("input ids", input_ids, self.config.vocab_size)
             inputs_embeds = self.embed_tokens(input_ids)
         length = inputs_embeds.shape[1]
         if past_length + length > self.config.max_position_embeddings:
@@ -238,9 +154,22 @@ class LancoStack(nn.Module):
         return self.layer_norm(hidden_states) if self.layer_norm is not None else hidden_states
 
 
+@dataclass
+class LancoEncoderOutput(BaseModelOutput):
+    r"""
+    layer_states (`torch.FloatTensor` of shape `(batch_size, encoder_layers, sequence_length, d_model)`, *optional*):
+        The output of every encoder layer as the decoder's cross-attention reads it (in pre-norm models normalised by
+        the encoder's final norm), kept whenever `cross_view_routing` is not `"last"`, whatever `output_hidden_states`
+        says. One tensor, so that `generate()` expands it for beam search like `last_hidden_state`.
+    """
+
+    layer_states: torch.FloatTensor | None = None
+
+
 class LancoEncoder(LancoStack):
     def __init__(self, config: LancoSeq2SeqConfig):
-        super().__init__(config, [LancoEncoderLayer(config, i) for i in range(config.encoder_layers)])
+        layer_class = MuseEncoderLayer if config.muse_variant else LancoEncoderLayer
+        super().__init__(config, [layer_class(config, i) for i in range(config.encoder_layers)])
 
     def forward(
         self,
@@ -250,8 +179,9 @@ class LancoEncoder(LancoStack):
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
         **kwargs,
-    ) -> BaseModelOutput:
+    ) -> LancoEncoderOutput:
         hidden_states = self.embed(input_ids, inputs_embeds)
+        check_mask_shape("attention_mask", attention_mask, hidden_states.shape[:2], "the source (batch, length)")
         key_padding_mask = padding_mask(attention_mask)
         all_hidden, all_attn = [hidden_states], []
         for layer in self.layers:
@@ -260,20 +190,36 @@ class LancoEncoder(LancoStack):
             all_attn.append(weights)
         hidden_states = self.finish(hidden_states)
         all_hidden[-1] = hidden_states
-        return BaseModelOutput(
+        layer_states = None
+        if self.config.cross_view_routing != "last":
+            layer_states = torch.stack([self.finish(state) for state in all_hidden[1:-1]] + [hidden_states], dim=1)
+        return LancoEncoderOutput(
             last_hidden_state=hidden_states,
             hidden_states=tuple(all_hidden) if output_hidden_states else None,
             attentions=tuple(all_attn) if output_attentions else None,
+            layer_states=layer_states,
         )
 
 
 class LancoDecoder(LancoStack):
     def __init__(self, config: LancoSeq2SeqConfig):
-        super().__init__(config, [LancoDecoderLayer(config, i) for i in range(config.decoder_layers)])
+        layer_class = MuseDecoderLayer if config.muse_variant else LancoDecoderLayer
+        super().__init__(config, [layer_class(config, i) for i in range(config.decoder_layers)])
+        self.source_layers = config.cross_view_source_layers()
 
     def encoder_states_for_layers(self, encoder_outputs: BaseModelOutput) -> list[torch.Tensor]:
-        """The encoder state each decoder layer attends to: the last one for every layer."""
-        return [encoder_outputs.last_hidden_state] * len(self.layers)
+        """The encoder state each decoder layer's cross-attention reads, following
+        ``config.cross_view_source_layers()``: the last encoder layer's output for every decoder layer with routing
+        ``"last"``, else ``encoder_outputs.layer_states[:, source - 1]``."""
+        if self.config.cross_view_routing == "last":
+            return [encoder_outputs.last_hidden_state] * len(self.layers)
+        layer_states = getattr(encoder_outputs, "layer_states", None)
+        if layer_states is None:
+            raise ValueError(
+                f"cross_view_routing={self.config.cross_view_routing!r} needs the output of every encoder layer: pass "
+                "the encoder_outputs of this model's encoder (model.get_encoder()), which carry `layer_states`"
+            )
+        return [layer_states[:, source - 1] for source in self.source_layers]
 
     def forward(
         self,
@@ -291,6 +237,10 @@ class LancoDecoder(LancoStack):
             past_key_values = EncoderDecoderCache(DynamicCache(config=self.config), DynamicCache(config=self.config))
         past_length = past_key_values.get_seq_length() if past_key_values is not None else 0
         hidden_states = self.embed(input_ids, inputs_embeds, past_length)
+        target_shape = (hidden_states.shape[0], past_length + hidden_states.shape[1])
+        source_shape = encoder_outputs.last_hidden_state.shape[:2]
+        check_mask_shape("decoder_attention_mask", attention_mask, target_shape, "(batch, past + target length)")
+        check_mask_shape("attention_mask", encoder_attention_mask, source_shape, "the source (batch, length)")
         self_padding_mask = padding_mask(attention_mask)
         encoder_padding_mask = padding_mask(encoder_attention_mask)
         routed_states = self.encoder_states_for_layers(encoder_outputs)
@@ -312,7 +262,7 @@ class LancoDecoder(LancoStack):
         all_hidden[-1] = hidden_states
         return BaseModelOutputWithPastAndCrossAttentions(
             last_hidden_state=hidden_states,
-            past_key_values=past_key_values if use_cache else None,
+            **{CACHE_FIELD: past_key_values if use_cache else None},
             hidden_states=tuple(all_hidden) if output_hidden_states else None,
             attentions=tuple(all_self) if output_attentions else None,
             cross_attentions=tuple(all_cross) if output_attentions else None,
@@ -349,6 +299,7 @@ class LancoModel(LancoPreTrainedModel):
         decoder_attention_mask: torch.Tensor | None = None,
         encoder_outputs: BaseModelOutput | tuple | None = None,
         past_key_values: Cache | None = None,
+        cache: Cache | None = None,
         inputs_embeds: torch.Tensor | None = None,
         decoder_inputs_embeds: torch.Tensor | None = None,
         use_cache: bool | None = None,
@@ -365,7 +316,7 @@ class LancoModel(LancoPreTrainedModel):
                 attention_mask=attention_mask,
                 inputs_embeds=inputs_embeds,
                 output_attentions=output_attentions,
-                output_hidden_states=output_hidden_states or self.decoder_needs_encoder_hidden_states,
+                output_hidden_states=output_hidden_states,
             )
         elif not isinstance(encoder_outputs, BaseModelOutput):
             encoder_outputs = BaseModelOutput(*encoder_outputs)
@@ -374,7 +325,7 @@ class LancoModel(LancoPreTrainedModel):
             encoder_outputs,
             encoder_attention_mask=attention_mask,
             attention_mask=decoder_attention_mask,
-            past_key_values=past_key_values,
+            past_key_values=cache if past_key_values is None else past_key_values,
             inputs_embeds=decoder_inputs_embeds,
             use_cache=use_cache,
             output_attentions=output_attentions,
@@ -382,7 +333,7 @@ class LancoModel(LancoPreTrainedModel):
         )
         return Seq2SeqModelOutput(
             last_hidden_state=decoder_outputs.last_hidden_state,
-            past_key_values=decoder_outputs.past_key_values,
+            **{CACHE_FIELD: getattr(decoder_outputs, CACHE_FIELD)},
             decoder_hidden_states=decoder_outputs.hidden_states,
             decoder_attentions=decoder_outputs.attentions,
             cross_attentions=decoder_outputs.cross_attentions,
@@ -390,11 +341,6 @@ class LancoModel(LancoPreTrainedModel):
             encoder_hidden_states=encoder_outputs.hidden_states if output_hidden_states else None,
             encoder_attentions=encoder_outputs.attentions,
         )
-
-    @property
-    def decoder_needs_encoder_hidden_states(self) -> bool:
-        """Whether the decoder reads encoder states other than the last (layer-wise routing)."""
-        return False
 
 
 class LancoForConditionalGeneration(LancoPreTrainedModel, GenerationMixin):
@@ -424,7 +370,18 @@ class LancoForConditionalGeneration(LancoPreTrainedModel, GenerationMixin):
     def set_output_embeddings(self, value: nn.Linear) -> None:
         self.lm_head = value
 
+    def save_pretrained(self, save_directory, *args, **kwargs):
+        """Declare the translation pipeline in ``config.custom_pipelines``; its file is a sibling import, so
+        transformers copies it next to the weights with the other remote-code files."""
+        self.config.custom_pipelines = {"translation": PIPELINE_SPEC}
+        return super().save_pretrained(save_directory, *args, **kwargs)
+
     def prepare_decoder_input_ids_from_labels(self, labels: torch.Tensor) -> torch.Tensor:
+        if self.config.pad_token_id is None:
+            raise ValueError(
+                "pad_token_id=None: labels can only be shifted into decoder_input_ids with an integer pad_token_id in "
+                f"[0, vocab_size={self.config.vocab_size}); set it or pass decoder_input_ids"
+            )
         return shift_tokens_right(labels, self.config.pad_token_id, self.config.decoder_start_token_id)
 
     @can_return_tuple
@@ -436,6 +393,7 @@ class LancoForConditionalGeneration(LancoPreTrainedModel, GenerationMixin):
         decoder_attention_mask: torch.Tensor | None = None,
         encoder_outputs: BaseModelOutput | tuple | None = None,
         past_key_values: Cache | None = None,
+        cache: Cache | None = None,
         inputs_embeds: torch.Tensor | None = None,
         decoder_inputs_embeds: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
@@ -463,7 +421,7 @@ class LancoForConditionalGeneration(LancoPreTrainedModel, GenerationMixin):
             decoder_input_ids=decoder_input_ids,
             decoder_attention_mask=decoder_attention_mask,
             encoder_outputs=encoder_outputs,
-            past_key_values=past_key_values,
+            past_key_values=cache if past_key_values is None else past_key_values,
             inputs_embeds=inputs_embeds,
             decoder_inputs_embeds=decoder_inputs_embeds,
             use_cache=use_cache,
@@ -475,7 +433,7 @@ class LancoForConditionalGeneration(LancoPreTrainedModel, GenerationMixin):
         return Seq2SeqLMOutput(
             loss=loss,
             logits=logits,
-            past_key_values=outputs.past_key_values,
+            **{CACHE_FIELD: getattr(outputs, CACHE_FIELD)},
             decoder_hidden_states=outputs.decoder_hidden_states,
             decoder_attentions=outputs.decoder_attentions,
             cross_attentions=outputs.cross_attentions,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import time
 
+import torch
+import torch.distributed as dist
 from transformers import TrainerCallback
 
 logger = logging.getLogger(__name__)
@@ -12,7 +14,8 @@ logger = logging.getLogger(__name__)
 
 class TimeBudgetCallback(TrainerCallback):
     """Stop training once ``max_minutes`` of wall time are spent, saving a checkpoint first, so a run fits a
-    fixed budget on a slower machine and can still be resumed."""
+    fixed budget on a slower machine and can still be resumed. Under DDP the first process's clock decides for
+    every rank, so that all ranks stop after the same step."""
 
     def __init__(self, max_minutes: float):
         self.max_seconds = max_minutes * 60
@@ -22,8 +25,16 @@ class TimeBudgetCallback(TrainerCallback):
         self.start = time.monotonic()
 
     def on_step_end(self, args, state, control, **kwargs):
-        if time.monotonic() - self.start > self.max_seconds:
+        if self._time_is_up(args.device):
             logger.warning("time budget of %.1f min spent at step %d; stopping", self.max_seconds / 60, state.global_step)
             control.should_training_stop = True
             control.should_save = True
         return control
+
+    def _time_is_up(self, device: torch.device) -> bool:
+        up = time.monotonic() - self.start > self.max_seconds
+        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+            flag = torch.tensor([float(up)], device=device)
+            dist.broadcast(flag, src=0)
+            up = bool(flag.item())
+        return up

@@ -26,6 +26,49 @@ TASKS: dict[str, Task] = {
             "lanco_hf.training.arguments:ModelArguments",
             "lanco_hf.training.arguments:TranslationDataArguments",
             "transformers:Seq2SeqTrainingArguments",
+            "lanco_hf.training.arguments:LossArguments",
+        ),
+    ),
+    "image_classification": Task(
+        runner="lanco_hf.training.image_classification:run_image_classification",
+        arguments=(
+            "lanco_hf.training.arguments:ModelArguments",
+            "lanco_hf.training.arguments:ImageClassificationDataArguments",
+            "transformers:TrainingArguments",
+            "lanco_hf.training.arguments:LossArguments",
+        ),
+    ),
+    "node_classification": Task(
+        runner="lanco_hf.training.node_classification:run_node_classification",
+        arguments=(
+            "lanco_hf.training.arguments:ModelArguments",
+            "lanco_hf.training.node_classification:NodeClassificationDataArguments",
+            "lanco_hf.training.node_classification:NodeTrainingArguments",
+        ),
+    ),
+    "contrastive_image_text": Task(
+        runner="lanco_hf.training.contrastive:run_contrastive_image_text",
+        arguments=(
+            "lanco_hf.training.arguments:ModelArguments",
+            "lanco_hf.training.contrastive:ContrastiveDataArguments",
+            "lanco_hf.training.contrastive:ContrastiveTrainingArguments",
+        ),
+    ),
+    "image_text_retrieval": Task(
+        runner="lanco_hf.training.retrieval:run_retrieval",
+        arguments=(
+            "lanco_hf.training.arguments:ModelArguments",
+            "lanco_hf.training.retrieval:RetrievalDataArguments",
+            "lanco_hf.training.retrieval:IAISArguments",
+            "transformers:TrainingArguments",
+        ),
+    ),
+    "multilabel_classification": Task(
+        runner="lanco_hf.training.multilabel:run_multilabel_classification",
+        arguments=(
+            "lanco_hf.training.arguments:ModelArguments",
+            "lanco_hf.training.multilabel:MultilabelDataArguments",
+            "transformers:TrainingArguments",
         ),
     ),
 }

@@ -18,7 +18,6 @@ from transformers import (
     Seq2SeqTrainingArguments,
     set_seed,
 )
-from transformers.trainer_utils import get_last_checkpoint
 
 from ..data.bible import bible_translation_dataset
 from ..data.tokenizer import cached_bpe_tokenizer
@@ -26,9 +25,17 @@ from ..evaluation.translation import translate, translation_scores
 from ..hub.model_card import translation_card_from_run
 from .arguments import LossArguments, ModelArguments, TranslationDataArguments
 from .callbacks import TimeBudgetCallback
+from .checkpoints import last_complete_checkpoint
 from .loss_functions import build_run_loss
+from .nan_guard import guard_nan_loss
+from .preemption import CheckpointOnSigtermCallback
+from .sampling import ResumableLengthGroupingMixin
 
 logger = logging.getLogger(__name__)
+
+
+class TranslationTrainer(ResumableLengthGroupingMixin, Seq2SeqTrainer):
+    """``Seq2SeqTrainer`` whose length-grouped batches a resumed run reproduces in every epoch."""
 
 
 def load_translation_data(data_args: TranslationDataArguments):
@@ -99,8 +106,9 @@ def run_translation(
     started = time.monotonic()
     output_dir = Path(training_args.output_dir)
     run_loss = build_run_loss(loss_args or LossArguments(), training_args)
-    dataset = load_translation_data(data_args)
-    tokenizer = build_tokenizer(data_args, dataset["train"])
+    with training_args.main_process_first(desc="corpus and tokenizer"):  # under DDP, rank 0 fills the caches
+        dataset = load_translation_data(data_args)
+        tokenizer = build_tokenizer(data_args, dataset["train"])
     set_seed(training_args.seed)
     model = build_model(model_args, tokenizer)
     model.generation_config.max_new_tokens = data_args.max_new_tokens
@@ -109,7 +117,7 @@ def run_translation(
 
     callbacks = [TimeBudgetCallback(data_args.max_train_minutes)] if data_args.max_train_minutes else []
     callbacks += run_loss.callbacks if run_loss else []
-    trainer = Seq2SeqTrainer(
+    trainer = TranslationTrainer(
         model=model,
         args=training_args,
         train_dataset=splits["train"],
@@ -119,15 +127,19 @@ def run_translation(
         callbacks=callbacks,
         compute_loss_func=run_loss.compute_loss_func if run_loss else None,
     )
-    checkpoint = get_last_checkpoint(str(output_dir)) if resume and output_dir.exists() else None
+    guard_nan_loss(trainer)
+    trainer.add_callback(CheckpointOnSigtermCallback())
+    checkpoint = last_complete_checkpoint(output_dir) if resume else None
     if resume and checkpoint is None:
         logger.warning("--resume: no checkpoint in %s, training from scratch", output_dir)
     train_result = trainer.train(resume_from_checkpoint=checkpoint)
+    trainer.save_model(output_dir)  # on every rank: gathers FSDP / DeepSpeed shards; writes on the first only
     if not trainer.is_world_process_zero():
         return {}
-    model.save_pretrained(output_dir)
-    tokenizer.save_pretrained(output_dir)
+    (output_dir / "training_args.bin").unlink(missing_ok=True)  # a pickle; results.json records the settings
     trainer.save_state()
+    if trainer.is_fsdp_enabled or trainer.is_deepspeed_enabled:  # the trained copy is sharded across ranks
+        model = AutoModelForSeq2SeqLM.from_pretrained(output_dir)
 
     test = dataset["test"]
     if data_args.max_test_samples is not None:
@@ -150,6 +162,7 @@ def run_translation(
         "test": {"size": len(test), **translation_scores(hypotheses, references)},
         "copy_source_baseline": translation_scores(sources, references),
         "train_steps": trainer.state.global_step,
+        "world_size": training_args.world_size,
         "train_runtime_s": metrics.get("train_runtime"),
         "train_source_tokens": trainer.state.num_input_tokens_seen,
         "train_loss": metrics.get("train_loss"),
@@ -186,7 +199,9 @@ def _enum_value(value) -> str:
 def _training_summary(training_args, data_args, results) -> dict:
     return {
         "steps": results["train_steps"],
-        "batch size": training_args.per_device_train_batch_size * training_args.gradient_accumulation_steps,
+        "batch size": training_args.per_device_train_batch_size * training_args.gradient_accumulation_steps
+        * training_args.world_size,
+        "processes": training_args.world_size,
         "optimizer": f"{_enum_value(training_args.optim)}, lr {training_args.learning_rate}, weight decay {training_args.weight_decay}",
         "schedule": f"{_enum_value(training_args.lr_scheduler_type)}, {training_args.warmup_steps} warm-up steps",
         "label smoothing": training_args.label_smoothing_factor,

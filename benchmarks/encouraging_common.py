@@ -1,0 +1,57 @@
+"""Shared pieces of the encouraging-loss replications: ``lanco-hf train`` runs that are reused when a finished
+run with the same settings is already on disk (so an interrupted replication continues where it stopped),
+mean ± sample standard deviation over seeds, and the JSON + Markdown result files."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import statistics
+from pathlib import Path
+
+from lanco_hf.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS_DIR = ROOT / "benchmarks" / "results"
+RUNS_DIR = ROOT / "runs" / "benchmarks"
+
+
+def train(config: str, output_dir: Path, overrides: list[str]) -> dict:
+    """``lanco-hf train CONFIG output_dir=... OVERRIDES``; returns its ``results.json``. A run folder holding the
+    results of exactly these settings is reused instead of trained again."""
+    settings = [f"output_dir={output_dir}", *overrides]
+    marker = output_dir / "benchmark_settings.json"
+    results_path = output_dir / "results.json"
+    if results_path.exists() and marker.exists() and json.loads(marker.read_text()) == [config, *settings]:
+        print(f"reusing {output_dir}")
+        return json.loads(results_path.read_text())
+    print(f"lanco-hf train {config} {' '.join(settings)}", flush=True)
+    log = io.StringIO()
+    with contextlib.redirect_stdout(log):
+        main(["train", str(ROOT / config), *settings])
+    marker.write_text(json.dumps([config, *settings]) + "\n")
+    return json.loads(results_path.read_text())
+
+
+def mean_std(values: list[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (0 for a single value)."""
+    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def fmt(values: list[float], scale: float = 1.0, digits: int = 2) -> str:
+    mean, std = mean_std([scale * v for v in values])
+    return f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def write_results(name: str, payload: dict, markdown: str, quick: bool) -> tuple[Path, Path]:
+    """``benchmarks/results/<name>.json`` and ``.md`` (``<name>_quick.*`` in quick mode, so a smoke run never
+    overwrites a replication)."""
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    stem = f"{name}_quick" if quick else name
+    json_path, md_path = RESULTS_DIR / f"{stem}.json", RESULTS_DIR / f"{stem}.md"
+    json_path.write_text(json.dumps(payload, indent=2) + "\n")
+    md_path.write_text(markdown)
+    print(markdown)
+    print(f"wrote {json_path} and {md_path}")
+    return json_path, md_path

@@ -1,0 +1,99 @@
+"""Translation quality of the lanco seq2seq architectures on Bible EN→ES: the plain Transformer
+(``configs/transformer_bible.yaml``, which is also cross-view routing "last": with the same weights the two are
+numerically identical), MUSE, MUSE-simple and layer-wise cross-view decoding (GCA), each trained through
+``lanco-hf train`` with its config's budget (the shared settings: batch 64, at most 1,200 steps or 11 minutes of
+training, whichever comes first), for several seeds; BLEU / chrF (sacrebleu, greedy) on the test split as
+mean ± sample std, next to the papers' claims. Writes ``benchmarks/results/seq2seq_quality.{json,md}``
+(``seq2seq_quality_quick.*`` with ``--quick``); finished runs are reused, so an interrupted replication continues.
+
+    python -m benchmarks.seq2seq_quality            # 4 architectures x 3 seeds, about 2 h 40 min on 2 CPU cores
+    python -m benchmarks.seq2seq_quality --quick    # smoke test: 4 tiny runs, about 2 min on a quiet machine
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from .encouraging_common import RUNS_DIR, fmt, mean_std, train, write_results
+
+ARCHITECTURES = {  # name: (config, paper's claim)
+    "Transformer (= cross-view 'last')": ("configs/transformer_bible.yaml", "baseline: IWSLT14 De-En 34.4 (MUSE paper)"),
+    "MUSE": ("configs/muse_bible.yaml", "IWSLT14 De-En 36.3 vs Transformer 34.4"),
+    "MUSE-simple": ("configs/muse_simple_bible.yaml", "IWSLT14 De-En 35.8 vs Transformer 34.4"),
+    "cross-view (GCA)": (
+        "configs/cross_view_bible.yaml",
+        "better BLEU than 'last' on IWSLT14 De-En and WMT14 En-De/En-Fr (numbers not retrieved)",
+    ),
+}
+
+
+def markdown(runs: dict[str, list[dict]], settings: dict) -> str:
+    lines = [
+        "# Seq2seq architectures on Bible EN→ES translation",
+        "",
+        f"`lanco-hf train configs/<architecture>_bible.yaml` ({settings['budget']}); seeds {settings['seeds']}, "
+        "mean ± sample std; greedy decoding, sacrebleu BLEU / chrF on the test split.",
+        "",
+        "| architecture | parameters | BLEU | chrF | steps | train time (s) | paper's claim |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, results in runs.items():
+        steps = fmt([r["train_steps"] for r in results], digits=0)
+        lines.append(
+            f"| {name} | {results[0]['num_parameters']:,} | {fmt([r['test']['bleu'] for r in results])} | "
+            f"{fmt([r['test']['chrf'] for r in results])} | {steps} | "
+            f"{fmt([r['train_runtime_s'] for r in results], digits=0)} | {ARCHITECTURES[name][1]} |"
+        )
+    sizes = sorted({str(r["test"]["size"]) for rs in runs.values() for r in rs})
+    lines += [
+        "",
+        f"Test size: {', '.join(sizes)} verses. With a wall-clock budget a slower architecture trains fewer steps (see "
+        "the steps column); the papers' numbers come from 6+6 or 12+12-layer models trained for hours on GPUs.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a few steps of a tiny model: checks the pipeline only")
+    parser.add_argument("--seeds", type=int, nargs="+", default=None, help="default: 1 2 3 (quick: 1)")
+    args = parser.parse_args(argv)
+    seeds = args.seeds or ([1] if args.quick else [1, 2, 3])
+    common = ["save_strategy=no", "disable_tqdm=true"]
+    if args.quick:
+        common += ["max_steps=4", "warmup_steps=2", "max_train_samples=256", "max_test_samples=12", "max_new_tokens=16",
+                   "num_examples_to_show=1",
+                   "model_config.d_model=64", "model_config.encoder_ffn_dim=128", "model_config.decoder_ffn_dim=128",
+                   "model_config.encoder_layers=2", "model_config.decoder_layers=2"]
+        budget = "QUICK MODE (4 steps, d_model 64, 2+2 layers, 256 training / 12 test verses): checks the pipeline only"
+    else:
+        budget = "each config's own budget"
+    runs = {
+        name: [train(config, RUNS_DIR / "seq2seq_quality" / config.split("/")[-1].removesuffix("_bible.yaml") / f"seed{seed}",
+                     [*common, f"seed={seed}"]) for seed in seeds]
+        for name, (config, _) in ARCHITECTURES.items()
+    }
+    settings = {"seeds": seeds, "quick": args.quick, "budget": budget, "common_overrides": common,
+                "configs": {name: config for name, (config, _) in ARCHITECTURES.items()}}
+    payload = {
+        "settings": settings,
+        "results": {
+            name: {
+                "config": ARCHITECTURES[name][0],
+                "paper": ARCHITECTURES[name][1],
+                "parameters": results[0]["num_parameters"],
+                "bleu": mean_std([r["test"]["bleu"] for r in results]),
+                "chrf": mean_std([r["test"]["chrf"] for r in results]),
+                "per_seed": [{"seed": seed, "bleu": r["test"]["bleu"], "chrf": r["test"]["chrf"],
+                              "train_steps": r["train_steps"], "train_runtime_s": r["train_runtime_s"],
+                              "train_loss": r["train_loss"]} for seed, r in zip(seeds, results)],
+            }
+            for name, results in runs.items()
+        },
+    }
+    write_results("seq2seq_quality", payload, markdown(runs, settings), args.quick)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""Planetoid citation graphs (Cora, CiteSeer, PubMed) read offline with ``torch_geometric.datasets.Planetoid``.
+
+No registry ships them; the raw files (``ind.<name>.{x,tx,allx,y,ty,ally,graph,test.index}`` from
+kimiyoung/planetoid) are looked up in ``planetoid_path``, ``$LANCO_HF_PLANETOID_PATH`` or the project's shared
+data folder (``../shared/data/planetoid`` beside the checkout, or ``shared/data/planetoid`` inside it), copied
+into the lanco cache (the source may be read-only) and processed there by torch_geometric. The raw files are
+Python pickles that torch_geometric unpickles, so only use copies from a source you trust.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from .cache import DataNotFoundError, cache_dir
+
+PLANETOID_NAMES = ("Cora", "CiteSeer", "PubMed")
+RAW_SUFFIXES = ("x", "tx", "allx", "y", "ty", "ally", "graph", "test.index")
+CHECKOUT = Path(__file__).resolve().parents[3]
+SHARED_DATA = (CHECKOUT.parent / "shared" / "data" / "planetoid", CHECKOUT / "shared" / "data" / "planetoid")
+
+
+def raw_file_names(name: str) -> list[str]:
+    return [f"ind.{name.lower()}.{suffix}" for suffix in RAW_SUFFIXES]
+
+
+def find_planetoid_raw(name: str, planetoid_path: str | os.PathLike | None = None) -> Path:
+    """The folder holding the raw files of ``name``: ``<root>/<name>/raw`` for the first root that has them all."""
+    if name not in PLANETOID_NAMES:
+        raise ValueError(f"name={name!r} is not supported; allowed values: {', '.join(map(repr, PLANETOID_NAMES))}")
+    roots = [planetoid_path, os.environ.get("LANCO_HF_PLANETOID_PATH"), *SHARED_DATA]
+    for root in filter(None, roots):
+        raw = Path(root) / name / "raw"
+        if all((raw / file).is_file() for file in raw_file_names(name)):
+            return raw
+    searched = ", ".join(str(Path(root) / name / "raw") for root in filter(None, roots))
+    raise DataNotFoundError(
+        f"Planetoid {name} raw files not found in {searched}; put ind.{name.lower()}.* (github.com/kimiyoung/planetoid, "
+        f"data/) in DIR/{name}/raw and set LANCO_HF_PLANETOID_PATH=DIR"
+    )
+
+
+def planetoid_graph(name: str = "Cora", planetoid_path: str | os.PathLike | None = None):
+    """The graph as a ``torch_geometric.data.Data`` (``x``, ``edge_index``, ``y`` and the standard Planetoid masks,
+    which ReNode replaces with its own splits)."""
+    from torch_geometric.datasets import Planetoid
+
+    raw = find_planetoid_raw(name, planetoid_path)
+    root = cache_dir("planetoid")
+    target = root / name / "raw"
+    target.mkdir(parents=True, exist_ok=True)
+    for file in raw_file_names(name):
+        if not (target / file).is_file() or (target / file).stat().st_size != (raw / file).stat().st_size:
+            shutil.copyfile(raw / file, target / file)
+    return Planetoid(str(root), name)[0]
+
+
+__all__ = ["PLANETOID_NAMES", "find_planetoid_raw", "planetoid_graph"]

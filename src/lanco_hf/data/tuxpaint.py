@@ -1,0 +1,128 @@
+"""Image-caption pairs from the Tux Paint stamps (Debian ``tuxpaint-stamps-default``, GPL-2): 785 drawings, each
+with a one-sentence English caption ("A red apple."), from 16 categories (animals, food, symbols, town...).
+
+Set-up, without installing Tux Paint itself (``apt-get install`` would pull it in with SDL and more)::
+
+    apt-get download tuxpaint-stamps-default        # 161 MB
+    dpkg-deb -x tuxpaint-stamps-default_*.deb ~/.cache/lanco_hf/tuxpaint
+
+The stamps are looked up in ``$LANCO_HF_TUXPAINT_PATH``, then ``<lanco cache>/tuxpaint/usr/share/tuxpaint/stamps``,
+then ``/usr/share/tuxpaint/stamps``. Stamps that exist only as SVG (165) are skipped, so no SVG renderer is needed.
+
+Images are prepared with PIL only: the transparent drawing is composited on white and letterboxed into a square of
+``image_size`` pixels, then cached as a hash-checked ``.npz`` (uint8). The split is a deterministic function of the
+stamp's path, so it never depends on file order or a seed; identical captions on different drawings ("A flower.",
+6 stamps) are kept and count as matches of each other in retrieval.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .bible import split_of
+from .cache import DataNotFoundError, cache_dir, cached_jsonl, file_sha256
+
+STAMPS_SUBDIR = Path("usr/share/tuxpaint/stamps")
+SYSTEM_ROOT = Path("/") / STAMPS_SUBDIR
+INSTALL_HINT = (
+    "unpack Debian's tuxpaint-stamps-default without installing Tux Paint: `apt-get download tuxpaint-stamps-default "
+    "&& dpkg-deb -x tuxpaint-stamps-default_*.deb ~/.cache/lanco_hf/tuxpaint` (or set LANCO_HF_TUXPAINT_PATH to the "
+    "unpacked usr/share/tuxpaint/stamps folder)"
+)
+
+
+def find_stamps_root(path: str | os.PathLike | None = None) -> Path:
+    """The stamps folder: ``path``, ``$LANCO_HF_TUXPAINT_PATH``, the lanco cache or the system folder."""
+    candidates = [path, os.environ.get("LANCO_HF_TUXPAINT_PATH"), cache_dir("tuxpaint") / STAMPS_SUBDIR, SYSTEM_ROOT]
+    for candidate in filter(None, candidates):
+        root = Path(candidate)
+        if (root / "animals").is_dir() and next(root.rglob("*.txt"), None) is not None:
+            return root
+    searched = ", ".join(str(c) for c in filter(None, candidates))
+    raise DataNotFoundError(f"Tux Paint stamps not found in {searched}; {INSTALL_HINT}")
+
+
+def read_stamps(root: str | os.PathLike | None = None) -> list[dict]:
+    """Every stamp with a PNG drawing and an English caption, sorted by id:
+    ``{"id": "food/fruit/lemon", "caption": "A yellow lemon.", "category": "food"}``."""
+    root = find_stamps_root(root)
+    records = []
+    for text_file in sorted(root.rglob("*.txt")):
+        if not text_file.with_suffix(".png").is_file():
+            continue
+        lines = text_file.read_text(encoding="utf-8").splitlines()
+        caption = " ".join(lines[0].split()) if lines else ""
+        if caption:
+            stamp_id = text_file.relative_to(root).with_suffix("").as_posix()
+            records.append({"id": stamp_id, "caption": caption, "category": stamp_id.split("/")[0]})
+    return records
+
+
+def letterbox(image: Image.Image, size: int) -> np.ndarray:
+    """The drawing composited on white, scaled to fit a ``size`` x ``size`` square and centred; ``uint8 (size, size, 3)``."""
+    rgba = image.convert("RGBA")
+    canvas = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    drawing = Image.alpha_composite(canvas, rgba).convert("RGB")
+    scale = size / max(drawing.size)
+    width, height = (max(1, round(side * scale)) for side in drawing.size)
+    square = Image.new("RGB", (size, size), (255, 255, 255))
+    square.paste(drawing.resize((width, height), Image.Resampling.LANCZOS), ((size - width) // 2, (size - height) // 2))
+    return np.asarray(square, dtype=np.uint8)
+
+
+def load_stamp_images(records: list[dict], image_size: int, root: str | os.PathLike | None = None) -> np.ndarray:
+    """The letterboxed drawings of ``records`` as ``uint8 (n, image_size, image_size, 3)``, cached per size and
+    per record list."""
+    if image_size < 8:
+        raise ValueError(f"image_size={image_size} is out of range; allowed: >= 8")
+    ids = np.array([record["id"] for record in records])
+    path = cache_dir("corpora") / f"tuxpaint_stamps_{image_size}px.npz"
+    sidecar = path.with_suffix(".npz.sha256")
+    if path.exists() and sidecar.exists() and file_sha256(path) == sidecar.read_text().strip():
+        with np.load(path, allow_pickle=False) as cached:
+            if np.array_equal(cached["ids"], ids):
+                return cached["images"]
+    root = find_stamps_root(root)
+    images = np.stack([letterbox(Image.open(root / f"{record['id']}.png"), image_size) for record in records])
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez(tmp, ids=ids, images=images)
+    os.replace(tmp, path)
+    sidecar.write_text(file_sha256(path) + "\n")
+    return images
+
+
+def load_stamps(root: str | os.PathLike | None = None) -> tuple[list[dict], str]:
+    """The stamp records, from the hash-checked cache when intact; returns them and their content hash."""
+    return cached_jsonl(cache_dir("corpora") / "tuxpaint_stamps.jsonl", lambda: read_stamps(root))
+
+
+def tuxpaint_retrieval_dataset(
+    image_size: int = 64,
+    validation_fraction: float = 0.1,
+    test_fraction: float = 0.15,
+    root: str | os.PathLike | None = None,
+):
+    """The stamps as a ``datasets.DatasetDict`` (train / validation / test) with columns ``id``, ``caption``,
+    ``category`` and ``image`` (a PIL image, letterboxed to ``image_size`` pixels).
+
+    ``dataset.info.description`` records the content hash of the cached stamp list."""
+    from datasets import Dataset, DatasetDict, DatasetInfo, Features, Image as ImageFeature, Value
+
+    for name, value in (("validation_fraction", validation_fraction), ("test_fraction", test_fraction)):
+        if not 0.0 < value < 0.5:
+            raise ValueError(f"{name}={value} is out of range; allowed: (0, 0.5)")
+    records, sha = load_stamps(root)
+    images = load_stamp_images(records, image_size, root)
+    splits: dict[str, list[dict]] = {"train": [], "validation": [], "test": []}
+    for record, image in zip(records, images):
+        split = split_of(record["id"], validation_fraction, test_fraction)
+        splits[split].append({**record, "image": Image.fromarray(image)})
+    features = Features({"id": Value("string"), "caption": Value("string"), "category": Value("string"),
+                         "image": ImageFeature()})
+    description = f"Tux Paint stamps (tuxpaint-stamps-default), {image_size}px, list sha256 {sha}"
+    info = DatasetInfo(description=description, features=features)
+    return DatasetDict({name: Dataset.from_list(rows, features=features, info=info) for name, rows in splits.items()})

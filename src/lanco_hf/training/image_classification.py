@@ -1,0 +1,244 @@
+"""The image-classification job: Fashion-MNIST (optionally long-tailed), a transformers image classifier (e.g.
+``ResNetForImageClassification``) trained from scratch with ``Trainer`` and an optional lanco loss, accuracy per
+class on the test split, optional max-softmax out-of-distribution detection, then weights + image processor +
+model card, and a reload through ``AutoModelForImageClassification`` and the ``image-classification`` pipeline.
+
+Grey images are fed as ``num_channels`` equal channels (3 by default), because transformers' pipeline converts
+every image to RGB."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from transformers import (
+    AutoConfig,
+    AutoModelForImageClassification,
+    Trainer,
+    TrainingArguments,
+    ViTImageProcessorPil,
+    pipeline,
+    set_seed,
+)
+
+from ..data.fashion_mnist import CLASS_NAMES, load_fashion_mnist, load_mnist_5k, long_tailed_indices
+from ..hub.image_classification_card import image_classification_card_from_run
+from .arguments import ImageClassificationDataArguments, LossArguments, ModelArguments
+from .checkpoints import last_complete_checkpoint
+from .loss_functions import build_run_loss
+from .nan_guard import guard_nan_loss
+from .preemption import CheckpointOnSigtermCallback
+
+logger = logging.getLogger(__name__)
+
+FASHION_MNIST_MEAN, FASHION_MNIST_STD = 0.2860, 0.3530  # pixel statistics of the training split
+RELOAD_CHECK_SIZE = 32
+
+
+def build_image_processor(num_channels: int) -> ViTImageProcessorPil:
+    """Rescale to [0, 1] and normalise with Fashion-MNIST's statistics; no resizing (28x28 in, 28x28 out)."""
+    return ViTImageProcessorPil(
+        do_resize=False,
+        do_rescale=True,
+        do_normalize=True,
+        image_mean=[FASHION_MNIST_MEAN] * num_channels,
+        image_std=[FASHION_MNIST_STD] * num_channels,
+        do_convert_rgb=num_channels == 3,
+    )
+
+
+class GreyImageDataset(torch.utils.data.Dataset):
+    """uint8 grey images ``(N, H, W)`` and labels as ``{"pixel_values", "labels"}`` items, normalised as
+    ``processor`` does (rescale, then per-channel mean / std) and repeated over its channels; the arrays stay
+    uint8 in memory."""
+
+    def __init__(self, images: np.ndarray, labels: np.ndarray, processor):
+        self.images = torch.tensor(images, dtype=torch.uint8)
+        self.labels = torch.tensor(labels, dtype=torch.long)
+        channels = len(processor.image_mean)
+        self.scale = processor.rescale_factor
+        self.mean = torch.tensor(processor.image_mean, dtype=torch.float32).view(channels, 1, 1)
+        self.std = torch.tensor(processor.image_std, dtype=torch.float32).view(channels, 1, 1)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        pixels = self.images[index].float().unsqueeze(0) * self.scale
+        return {"pixel_values": (pixels - self.mean) / self.std, "labels": self.labels[index]}
+
+
+def build_model(model_args: ModelArguments):
+    if model_args.model_name_or_path:
+        return AutoModelForImageClassification.from_pretrained(model_args.model_name_or_path, **model_args.model_config)
+    labels = {"id2label": dict(enumerate(CLASS_NAMES)), "label2id": {name: i for i, name in enumerate(CLASS_NAMES)}}
+    config = AutoConfig.for_model(model_args.model_type, **{"num_channels": 3, **labels, **model_args.model_config})
+    return AutoModelForImageClassification.from_config(config)
+
+
+@torch.no_grad()
+def predict_logits(model, dataset: torch.utils.data.Dataset, batch_size: int = 512) -> torch.Tensor:
+    """Logits of every item of ``dataset`` (model in eval mode, on its own device), in order."""
+    model.eval()
+    device = next(model.parameters()).device
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size)
+    return torch.cat([model(pixel_values=batch["pixel_values"].to(device)).logits.float().cpu() for batch in loader])
+
+
+def ood_scores(in_logits: torch.Tensor, out_logits: torch.Tensor) -> dict[str, float]:
+    """Max-softmax out-of-distribution detection (Hendrycks & Gimpel 2017), in-distribution as positives:
+    AUROC and the false-positive rate at 95 % true-positive rate."""
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    scores = torch.cat([in_logits, out_logits]).softmax(-1).max(-1).values.numpy()
+    truth = np.r_[np.ones(len(in_logits)), np.zeros(len(out_logits))]
+    fpr, tpr, _ = roc_curve(truth, scores)
+    return {"auroc": float(roc_auc_score(truth, scores)), "fpr_at_95_tpr": float(fpr[np.searchsorted(tpr, 0.95)])}
+
+
+def run_image_classification(
+    model_args: ModelArguments,
+    data_args: ImageClassificationDataArguments,
+    training_args: TrainingArguments,
+    loss_args: LossArguments | None = None,
+    resume: bool = False,
+) -> dict:
+    """Train, evaluate, save and reload; returns the results written to ``output_dir/results.json``."""
+    started = time.monotonic()
+    output_dir = Path(training_args.output_dir)
+    train_images, train_labels = load_fashion_mnist("train")
+    test_images, test_labels = load_fashion_mnist("test")
+    if data_args.imbalance_ratio > 1:
+        kept = long_tailed_indices(train_labels, data_args.imbalance_ratio)
+        train_images, train_labels = train_images[kept], train_labels[kept]
+    if data_args.max_train_samples is not None:
+        train_images, train_labels = train_images[: data_args.max_train_samples], train_labels[: data_args.max_train_samples]
+    if data_args.max_test_samples is not None:
+        test_images, test_labels = test_images[: data_args.max_test_samples], test_labels[: data_args.max_test_samples]
+    class_counts = np.bincount(train_labels, minlength=len(CLASS_NAMES)).tolist()
+
+    run_loss = build_run_loss(loss_args or LossArguments(), training_args)
+    set_seed(training_args.seed)
+    model = build_model(model_args)
+    processor = build_image_processor(model.config.num_channels)
+    train_set = GreyImageDataset(train_images, train_labels, processor)
+    trainer = Trainer(
+        model=model,
+        args=training_args,
+        train_dataset=train_set,
+        compute_loss_func=run_loss.compute_loss_func if run_loss else None,
+        callbacks=run_loss.callbacks if run_loss else [],
+    )
+    guard_nan_loss(trainer)
+    trainer.add_callback(CheckpointOnSigtermCallback())
+    checkpoint = last_complete_checkpoint(output_dir) if resume else None
+    if resume and checkpoint is None:
+        logger.warning("--resume: no checkpoint in %s, training from scratch", output_dir)
+    train_result = trainer.train(resume_from_checkpoint=checkpoint)
+    if not trainer.is_world_process_zero():
+        return {}
+    model.save_pretrained(output_dir)
+    processor.save_pretrained(output_dir)
+    trainer.save_state()
+
+    test_set = GreyImageDataset(test_images, test_labels, processor)
+    logits = predict_logits(model, test_set, training_args.per_device_eval_batch_size)
+    correct = (logits.argmax(-1).numpy() == test_labels).astype(float)
+    class_accuracy = [float(correct[test_labels == c].mean()) if (test_labels == c).any() else None
+                      for c in range(len(CLASS_NAMES))]
+    test = {
+        "size": len(test_labels),
+        "accuracy": float(correct.mean()),
+        "mean_class_accuracy": float(np.mean([a for a in class_accuracy if a is not None])),
+        "class_accuracy": class_accuracy,
+    }
+    ood = None
+    if data_args.ood_dataset == "mnist_5k":
+        ood_images, ood_labels = load_mnist_5k()
+        ood_logits = predict_logits(model, GreyImageDataset(ood_images, ood_labels, processor),
+                                    training_args.per_device_eval_batch_size)
+        ood = {"dataset": "mnist_5k", "size": len(ood_labels), **ood_scores(logits, ood_logits)}
+
+    reload_checks = _reload_checks(output_dir, logits[:RELOAD_CHECK_SIZE], test_set, test_images, model.device)
+    metrics = train_result.metrics
+    results = {
+        "task": "image_classification",
+        "model_type": model.config.model_type,
+        "num_parameters": model.num_parameters(),
+        "train_size": len(train_labels),
+        "class_counts": class_counts,
+        "test": test,
+        "ood": ood,
+        "loss": run_loss.to_dict() if run_loss else None,
+        "train_steps": trainer.state.global_step,
+        "train_runtime_s": metrics.get("train_runtime"),
+        "train_loss": metrics.get("train_loss"),
+        **reload_checks,
+    }
+    results["card"] = {
+        "dataset_name": data_args.dataset,
+        "dataset_description": _describe(data_args, len(train_labels), len(test_labels)),
+        "training_summary": _training_summary(training_args, results),
+    }
+    results["wall_time_s"] = time.monotonic() - started
+    (output_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    image_classification_card_from_run(output_dir, repo_id=output_dir.name).save(output_dir / "README.md")
+    _print_report(results, output_dir)
+    return results
+
+
+def _reload_checks(output_dir: Path, logits: torch.Tensor, test_set: GreyImageDataset, test_images: np.ndarray,
+                   device: torch.device) -> dict:
+    """Whether the saved folder reproduces the trained model's logits through ``AutoModelForImageClassification``
+    (on the training device) and its predictions through the ``image-classification`` pipeline (RGB models only)."""
+    reloaded = AutoModelForImageClassification.from_pretrained(output_dir).to(device)
+    subset = torch.utils.data.Subset(test_set, range(len(logits)))
+    checks = {"reload_reproduces_logits": bool(torch.allclose(predict_logits(reloaded, subset), logits, atol=1e-5))}
+    if reloaded.config.num_channels == 3:
+        classifier = pipeline("image-classification", model=str(output_dir), device="cpu")
+        images = [Image.fromarray(image, mode="L") for image in test_images[: len(logits)]]
+        labels = [result[0]["label"] for result in classifier(images, top_k=1)]
+        checks["pipeline_matches_model"] = labels == [reloaded.config.id2label[int(i)] for i in logits.argmax(-1)]
+    return checks
+
+
+def _describe(data_args: ImageClassificationDataArguments, train_size: int, test_size: int) -> str:
+    shape = f", long-tailed with imbalance ratio {data_args.imbalance_ratio:g}" if data_args.imbalance_ratio > 1 else ""
+    return f"Fashion-MNIST (Debian dataset-fashion-mnist; {train_size:,} train{shape}, {test_size:,} test images)"
+
+
+def _enum_value(value) -> str:
+    return str(getattr(value, "value", value))
+
+
+def _training_summary(training_args: TrainingArguments, results: dict) -> dict:
+    return {
+        "steps": results["train_steps"],
+        "epochs": training_args.num_train_epochs if training_args.max_steps <= 0 else "by steps",
+        "batch size": training_args.per_device_train_batch_size * training_args.gradient_accumulation_steps,
+        "optimizer": f"{_enum_value(training_args.optim)}, lr {training_args.learning_rate}, weight decay {training_args.weight_decay}",
+        "schedule": f"{_enum_value(training_args.lr_scheduler_type)}, {training_args.warmup_steps} warm-up steps",
+        "loss": results["loss"]["name"] if results["loss"] else "the model's cross-entropy",
+        "training images": results["train_size"],
+        "seed": training_args.seed,
+        "train time (s)": round(results["train_runtime_s"] or 0.0, 1),
+        "hardware": "GPU" if torch.cuda.is_available() else f"CPU, {torch.get_num_threads()} threads",
+    }
+
+
+def _print_report(results: dict, output_dir: Path) -> None:
+    test = results["test"]
+    print(f"\nTest ({test['size']} images): accuracy {100 * test['accuracy']:.2f} %, "
+          f"mean class accuracy {100 * test['mean_class_accuracy']:.2f} %")
+    if results["ood"]:
+        ood = results["ood"]
+        print(f"OOD vs {ood['dataset']}: AUROC {100 * ood['auroc']:.2f} %, FPR@95%TPR {100 * ood['fpr_at_95_tpr']:.2f} %")
+    print(f"Saved to {output_dir} (weights, config, preprocessor_config.json, README.md model card, results.json)")
+    print(f"Reloaded with AutoModelForImageClassification: logits reproduced = {results['reload_reproduces_logits']}; "
+          f"image-classification pipeline agrees = {results.get('pipeline_matches_model')}")
+    print(f"Total wall time {results['wall_time_s'] / 60:.1f} min")

@@ -1,0 +1,366 @@
+"""The multi-label text-classification job (label graph + soft training, Zhao et al. NAACL 2019): data, tokenizer,
+a `LabelGraphForSequenceClassification` trained from scratch or on a pretrained encoder with the plain ``Trainer``,
+the decision threshold tuned on the validation split, one-error / Hamming / macro-F1 / micro-F1 on the test split,
+then weights + tokenizer + model card, a reload through ``AutoModelForSequenceClassification`` and the
+``text-classification`` pipeline."""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import (
+    AutoConfig,
+    AutoModelForSequenceClassification,
+    AutoTokenizer,
+    DataCollatorWithPadding,
+    Trainer,
+    TrainingArguments,
+    pipeline,
+    set_seed,
+)
+from transformers.trainer_pt_utils import get_parameter_names
+
+from ..data.debtags import TAGS_PER_FACET, TOPICAL_FACETS, debtags_dataset
+from ..data.pretrained import resolve_pretrained
+from ..data.tokenizer import cached_bpe_tokenizer
+from ..evaluation.multilabel import multilabel_metrics
+from ..hub.classification_card import text_classification_card_from_run
+from ..modeling import LabelGraphForSequenceClassification, cooccurrence_graph
+from .arguments import ModelArguments
+from .checkpoints import last_complete_checkpoint
+from .nan_guard import guard_nan_loss
+from .preemption import CheckpointOnSigtermCallback
+
+logger = logging.getLogger(__name__)
+
+GRAPH_INITS = ("identity", "cooccurrence")
+THRESHOLDS = np.round(np.arange(0.05, 0.951, 0.05), 2)  # the grid the validation split picks the threshold from
+RELOAD_CHECK_SIZE = 16
+
+
+@dataclass
+class MultilabelDataArguments:
+    dataset: str = field(
+        default="debtags",
+        metadata={"help": "'debtags' (offline: Debian descriptions + debtags, lanco_hf.data.debtags) or any dataset "
+                          "`datasets.load_dataset` opens with train / validation / test splits."},
+    )
+    dataset_config: str | None = field(default=None, metadata={"help": "Configuration name of a Hub dataset."})
+    text_column: str = "text"
+    label_column: str = field(
+        default="tags",
+        metadata={"help": "Column holding each example's labels: a list of ClassLabel ids or of label names."},
+    )
+    facets: list[str] = field(
+        default_factory=lambda: list(TOPICAL_FACETS), metadata={"help": "debtags: the facets the labels come from."}
+    )
+    tags_per_facet: int = field(default=TAGS_PER_FACET, metadata={"help": "debtags: most frequent tags kept per facet."})
+    max_length: int = field(default=128, metadata={"help": "Texts are cut at this many tokens."})
+    tokenizer_vocab_size: int = field(
+        default=8000, metadata={"help": "Vocabulary of the BPE trained on the training texts (encoder from scratch)."}
+    )
+    max_train_samples: int | None = None
+    max_validation_samples: int | None = field(
+        default=None, metadata={"help": "Cut the validation split (threshold tuning) to its first N texts."}
+    )
+    max_test_samples: int | None = None
+    graph_init: str = field(
+        default="identity",
+        metadata={"help": "'identity' (the paper) or 'cooccurrence': start the label graph at the training labels' "
+                          "column-normalised co-occurrence (the fixed soft-target graph when use_label_graph is off)."},
+    )
+    head_learning_rate: float | None = field(
+        default=None,
+        metadata={"help": "Learning rate of the classifier and the label graph (no weight decay on the graph); "
+                          "default: learning_rate for every parameter."},
+    )
+    tune_threshold: bool = field(
+        default=True, metadata={"help": "Pick the decision threshold maximising micro-F1 on the validation split."}
+    )
+    num_examples_to_show: int = 3
+
+    def __post_init__(self):
+        for name in ("tags_per_facet", "max_length", "tokenizer_vocab_size", "num_examples_to_show"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}={getattr(self, name)} is out of range; allowed: >= 1")
+        for name in ("max_train_samples", "max_validation_samples", "max_test_samples"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise ValueError(f"{name}={getattr(self, name)} is out of range; allowed: >= 1 or null")
+        if self.graph_init not in GRAPH_INITS:
+            raise ValueError(f"graph_init={self.graph_init!r} is not supported; allowed values: {', '.join(map(repr, GRAPH_INITS))}")
+        if self.head_learning_rate is not None and not self.head_learning_rate > 0:
+            raise ValueError(f"head_learning_rate={self.head_learning_rate} is out of range; allowed: > 0 or null")
+
+
+def load_multilabel_data(data_args: MultilabelDataArguments):
+    """A ``DatasetDict`` (train / validation / test) with the text column and a ``labels`` multi-hot column, and
+    the label names (from the label column's ``ClassLabel``, or the sorted names found in the training split)."""
+    if data_args.dataset == "debtags":
+        dataset = debtags_dataset(data_args.facets, data_args.tags_per_facet)
+    else:
+        from datasets import load_dataset
+
+        dataset = load_dataset(data_args.dataset, data_args.dataset_config)
+    for split in ("train", "validation", "test"):
+        if split not in dataset:
+            raise ValueError(f"dataset {data_args.dataset!r} has no {split!r} split; it has {list(dataset)}")
+    for column in (data_args.text_column, data_args.label_column):
+        if column not in dataset["train"].column_names:
+            raise ValueError(f"dataset {data_args.dataset!r} has no column {column!r}; it has {dataset['train'].column_names}")
+    label_feature = getattr(dataset["train"].features[data_args.label_column], "feature", None)
+    if hasattr(label_feature, "names"):
+        names = list(label_feature.names)
+        index = {i: i for i in range(len(names))}
+    else:
+        names = sorted({name for row in dataset["train"][data_args.label_column] for name in row})
+        index = {name: i for i, name in enumerate(names)}
+
+    def multi_hot(row):
+        labels = [0.0] * len(names)
+        for label in row[data_args.label_column]:
+            if label in index:  # a label never seen in training is dropped
+                labels[index[label]] = 1.0
+        return {"labels": labels}
+
+    kept = (data_args.text_column, data_args.label_column, "labels")
+    extra = [c for c in dataset["train"].column_names if c not in kept]
+    return dataset.map(multi_hot, remove_columns=extra, desc="Multi-hot labels"), names
+
+
+def build_tokenizer(model_args: ModelArguments, data_args: MultilabelDataArguments, train_split):
+    if model_args.model_name_or_path:
+        return AutoTokenizer.from_pretrained(resolve_pretrained(model_args.model_name_or_path))
+    texts = list(train_split[data_args.text_column])
+    return cached_bpe_tokenizer(texts, data_args.tokenizer_vocab_size, f"multilabel-{data_args.dataset.replace('/', '_')}")
+
+
+def build_model(model_args: ModelArguments, data_args: MultilabelDataArguments, tokenizer, names: list[str], train_labels):
+    """A label-graph classifier: a saved one, a new one on a pretrained encoder, or a new one from scratch sized to
+    the tokenizer; ``graph_init='cooccurrence'`` then sets its graph from the training labels."""
+    id2label = dict(enumerate(names))
+    if model_args.model_name_or_path:
+        path = resolve_pretrained(model_args.model_name_or_path)
+        if AutoConfig.from_pretrained(path).model_type == "label_graph":
+            model = AutoModelForSequenceClassification.from_pretrained(path, **model_args.model_config)
+        else:
+            model = LabelGraphForSequenceClassification.from_backbone(path, id2label=id2label, **model_args.model_config)
+    else:
+        if model_args.model_type != "label_graph":
+            raise ValueError(f"model_type={model_args.model_type!r} is not supported by this task; allowed values: 'label_graph'")
+        model_config = dict(model_args.model_config)
+        encoder = {
+            "vocab_size": len(tokenizer),
+            "pad_token_id": tokenizer.pad_token_id,
+            **model_config.pop("encoder_config", {}),
+        }
+        config = AutoConfig.for_model("label_graph", id2label=id2label, encoder_config=encoder, **model_config)
+        model = AutoModelForSequenceClassification.from_config(config)
+    if model.config.id2label != id2label:
+        raise ValueError(f"the model's labels {list(model.config.id2label.values())} differ from the dataset's {names}")
+    if model.config.soft_training and not model.config.use_label_graph and data_args.graph_init == "identity":
+        raise ValueError("soft_training without use_label_graph needs graph_init='cooccurrence': with the identity graph "
+                         "the soft target equals the gold labels")
+    if data_args.graph_init == "cooccurrence":
+        model.set_label_graph(cooccurrence_graph(torch.tensor(train_labels)))
+    return model
+
+
+def build_optimizer(model, training_args: TrainingArguments, head_learning_rate: float) -> torch.optim.AdamW:
+    """AdamW with the encoder at ``learning_rate`` (weight decay except on biases and norms, as ``Trainer`` does) and
+    the classifier and label graph at ``head_learning_rate`` (no weight decay on the graph)."""
+    decay = set(get_parameter_names(model, [torch.nn.LayerNorm], ["bias", "layernorm", "rmsnorm"]))
+    groups = {"encoder_decay": [], "encoder_no_decay": [], "classifier": [], "graph": []}
+    for name, parameter in model.named_parameters():
+        if not parameter.requires_grad:
+            continue
+        if name.startswith("label_graph."):
+            groups["graph"].append(parameter)
+        elif name.startswith("classifier."):
+            groups["classifier"].append(parameter)
+        else:
+            groups["encoder_decay" if name in decay else "encoder_no_decay"].append(parameter)
+    weight_decay = training_args.weight_decay
+    return torch.optim.AdamW(
+        [
+            {"params": groups["encoder_decay"], "weight_decay": weight_decay},
+            {"params": groups["encoder_no_decay"], "weight_decay": 0.0},
+            {"params": groups["classifier"], "weight_decay": weight_decay, "lr": head_learning_rate},
+            {"params": groups["graph"], "weight_decay": 0.0, "lr": head_learning_rate},
+        ],
+        lr=training_args.learning_rate,
+        betas=(training_args.adam_beta1, training_args.adam_beta2),
+        eps=training_args.adam_epsilon,
+    )
+
+
+def best_threshold(scores: np.ndarray, labels: np.ndarray) -> float:
+    """The threshold of ``THRESHOLDS`` with the highest micro-F1 (the lowest one on ties)."""
+    micro = [multilabel_metrics(scores, labels, threshold)["micro_f1"] for threshold in THRESHOLDS]
+    return float(THRESHOLDS[int(np.argmax(micro))])
+
+
+def sigmoid(logits: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
+
+
+def run_multilabel_classification(
+    model_args: ModelArguments,
+    data_args: MultilabelDataArguments,
+    training_args: TrainingArguments,
+    resume: bool = False,
+) -> dict:
+    """Train, tune the threshold, evaluate, save and reload; returns the results written to ``output_dir/results.json``."""
+    started = time.monotonic()
+    output_dir = Path(training_args.output_dir)
+    dataset, names = load_multilabel_data(data_args)
+    train, validation, test = (
+        split if limit is None else split.select(range(min(limit, len(split))))
+        for split, limit in ((dataset["train"], data_args.max_train_samples),
+                             (dataset["validation"], data_args.max_validation_samples),
+                             (dataset["test"], data_args.max_test_samples))
+    )
+    tokenizer = build_tokenizer(model_args, data_args, train)
+    train_labels = np.asarray(train["labels"], dtype=np.float32)
+    set_seed(training_args.seed)
+    model = build_model(model_args, data_args, tokenizer, names, train_labels)
+
+    def encode(batch):
+        return tokenizer(batch[data_args.text_column], truncation=True, max_length=data_args.max_length)
+
+    splits = {
+        name: split.map(encode, batched=True, remove_columns=[data_args.text_column, data_args.label_column],
+                        desc=f"Tokenizing {name}")
+        for name, split in (("train", train), ("validation", validation), ("test", test))
+    }
+    optimizer = build_optimizer(model, training_args, data_args.head_learning_rate) if data_args.head_learning_rate else None
+    trainer = Trainer(
+        model=model,
+        args=training_args,
+        train_dataset=splits["train"],
+        eval_dataset=splits["validation"],
+        data_collator=DataCollatorWithPadding(tokenizer),
+        processing_class=tokenizer,
+        compute_metrics=functools.partial(multilabel_metrics, threshold=model.config.threshold),
+        optimizers=(optimizer, None),
+    )
+    guard_nan_loss(trainer)
+    trainer.add_callback(CheckpointOnSigtermCallback())
+    checkpoint = last_complete_checkpoint(output_dir) if resume else None
+    if resume and checkpoint is None:
+        logger.warning("--resume: no checkpoint in %s, training from scratch", output_dir)
+    train_result = trainer.train(resume_from_checkpoint=checkpoint)
+    if not trainer.is_world_process_zero():
+        return {}
+
+    validation_scores = sigmoid(trainer.predict(splits["validation"]).predictions)
+    validation_labels = np.asarray(splits["validation"]["labels"])
+    if data_args.tune_threshold:
+        model.config.threshold = best_threshold(validation_scores, validation_labels)
+    model.save_pretrained(output_dir)
+    tokenizer.save_pretrained(output_dir)
+    trainer.save_state()
+
+    test_logits = trainer.predict(splits["test"]).predictions
+    test_scores, test_labels = sigmoid(test_logits), np.asarray(splits["test"]["labels"])
+    shown = range(min(data_args.num_examples_to_show, len(test)))
+    examples = [
+        {"text": test[i][data_args.text_column],
+         "gold": [names[j] for j in np.flatnonzero(test_labels[i])],
+         "predicted": [names[j] for j in np.flatnonzero(test_scores[i] > model.config.threshold)]}
+        for i in shown
+    ]
+    metrics = train_result.metrics
+    results = {
+        "task": "multilabel_classification",
+        "model_type": model.config.model_type,
+        "num_parameters": model.num_parameters(),
+        "label_names": names,
+        "label_counts": train_labels.sum(axis=0).astype(int).tolist(),
+        "train_size": len(train),
+        "threshold": model.config.threshold,
+        "validation": {"size": len(validation_labels), **multilabel_metrics(validation_scores, validation_labels, model.config.threshold)},
+        "test": {"size": len(test_labels), **multilabel_metrics(test_scores, test_labels, model.config.threshold)},
+        "test_threshold_0.5": multilabel_metrics(test_scores, test_labels, 0.5),
+        "label_graph": model.graph().detach().cpu().tolist(),
+        "train_cooccurrence_graph": cooccurrence_graph(torch.tensor(train_labels)).tolist(),
+        "train_steps": trainer.state.global_step,
+        "train_runtime_s": metrics.get("train_runtime"),
+        "train_loss": metrics.get("train_loss"),
+        **_reload_checks(output_dir, [test[i][data_args.text_column] for i in range(min(RELOAD_CHECK_SIZE, len(test)))],
+                         test_logits[:RELOAD_CHECK_SIZE], data_args.max_length),
+    }
+    results["card"] = {
+        "dataset_name": data_args.dataset,
+        "dataset_description": _describe(dataset, data_args, (len(train), len(validation), len(test))),
+        "examples": examples,
+        "training_summary": _training_summary(training_args, data_args, results),
+    }
+    results["wall_time_s"] = time.monotonic() - started
+    (output_dir / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    text_classification_card_from_run(output_dir, repo_id=output_dir.name).save(output_dir / "README.md")
+    _print_report(results, output_dir)
+    return results
+
+
+def _reload_checks(output_dir: Path, texts: list[str], logits: np.ndarray, max_length: int) -> dict:
+    """Whether the saved folder reproduces the trained model's logits through ``AutoModelForSequenceClassification``
+    and its sigmoid scores through ``pipeline("text-classification", top_k=None)``."""
+    reloaded = AutoModelForSequenceClassification.from_pretrained(output_dir).eval()
+    tokenizer = AutoTokenizer.from_pretrained(output_dir)
+    with torch.no_grad():
+        inputs = tokenizer(texts, truncation=True, max_length=max_length, padding=True, return_tensors="pt")
+        again = reloaded(**inputs).logits.numpy()
+    classifier = pipeline("text-classification", model=str(output_dir), top_k=None, device="cpu")
+    outputs = classifier(texts, truncation=True, max_length=max_length)
+    names = reloaded.config.id2label
+    piped = np.array([[{o["label"]: o["score"] for o in output}[names[j]] for j in range(len(names))] for output in outputs])
+    return {
+        "reload_reproduces_logits": bool(np.allclose(again, logits, atol=1e-4)),
+        "pipeline_matches_model": bool(np.allclose(piped, sigmoid(logits), atol=1e-4)),
+    }
+
+
+def _describe(dataset, data_args: MultilabelDataArguments, split_sizes: tuple[int, int, int]) -> str:
+    """The dataset's description and the sizes of the train / validation / test texts the run used."""
+    description = dataset["train"].info.description or data_args.dataset
+    return "{} ({:,} train, {:,} validation, {:,} test texts)".format(description, *split_sizes)
+
+
+def _enum_value(value) -> str:
+    return str(getattr(value, "value", value))
+
+
+def _training_summary(training_args: TrainingArguments, data_args: MultilabelDataArguments, results: dict) -> dict:
+    head = f", classifier + graph lr {data_args.head_learning_rate}" if data_args.head_learning_rate else ""
+    return {
+        "steps": results["train_steps"],
+        "epochs": training_args.num_train_epochs if training_args.max_steps <= 0 else "by steps",
+        "batch size": training_args.per_device_train_batch_size * training_args.gradient_accumulation_steps,
+        "optimizer": f"{_enum_value(training_args.optim)}, lr {training_args.learning_rate}{head}, "
+                     f"weight decay {training_args.weight_decay}",
+        "schedule": f"{_enum_value(training_args.lr_scheduler_type)}, warm-up {training_args.warmup_steps}",
+        "max length": data_args.max_length,
+        "label graph init": data_args.graph_init,
+        "decision threshold": f"{results['threshold']}" + (" (tuned on validation micro-F1)" if data_args.tune_threshold else ""),
+        "seed": training_args.seed,
+        "train time (s)": round(results["train_runtime_s"] or 0.0, 1),
+        "hardware": "GPU" if torch.cuda.is_available() else f"CPU, {torch.get_num_threads()} threads",
+    }
+
+
+def _print_report(results: dict, output_dir: Path) -> None:
+    test = results["test"]
+    print(f"\nTest ({test['size']} texts, threshold {results['threshold']}): one-error {100 * test['one_error']:.2f}, "
+          f"Hamming loss {test['hamming_loss']:.4f}, macro-F1 {100 * test['macro_f1']:.2f}, "
+          f"micro-F1 {100 * test['micro_f1']:.2f}")
+    print(f"Saved to {output_dir} (weights, tokenizer, README.md model card, results.json)")
+    print(f"Reloaded with AutoModelForSequenceClassification: logits reproduced = {results['reload_reproduces_logits']}; "
+          f"text-classification pipeline scores = sigmoid(logits): {results['pipeline_matches_model']}")
+    print(f"Total wall time {results['wall_time_s'] / 60:.1f} min")

@@ -1,0 +1,248 @@
+"""The image-text retrieval job (task ``image_text_retrieval``): Tux Paint stamps, a WordPiece tokenizer, a
+transformers ``ViltForImageAndTextRetrieval`` (from a fresh ``ViltConfig``, or any saved / Hub checkpoint),
+``IAISTrainer`` training with hard negatives and optionally the IAIS regulariser, recall@1/5/10 and mean ISD on the
+test split through the Trainer's ``compute_metrics``, then model + processor + model card, and a reload."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from transformers import AutoProcessor, TrainingArguments, ViltConfig, ViltForImageAndTextRetrieval, ViltProcessor, set_seed
+from transformers.models.vilt.image_processing_pil_vilt import ViltImageProcessorPil
+
+from ..data.pairs import ImageTextGrid, ImageTextPairs, caption_groups, collate_pairs, encode_pairs
+from ..data.tuxpaint import tuxpaint_retrieval_dataset
+from ..data.wordpiece import train_wordpiece_tokenizer
+from ..evaluation.retrieval import chance_recall, retrieval_compute_metrics, score_pairs
+from ..hub.retrieval_card import retrieval_card_from_run
+from ..losses.iais import ALIGNMENTS
+from .arguments import ModelArguments
+from .callbacks import TimeBudgetCallback
+from .checkpoints import last_complete_checkpoint
+from .iais import SCHEDULES, IAISTrainer
+from .nan_guard import guard_nan_loss
+from .preemption import CheckpointOnSigtermCallback
+
+logger = logging.getLogger(__name__)
+
+DATASETS = ("tuxpaint_stamps",)
+
+
+@dataclass
+class RetrievalDataArguments:
+    dataset: str = field(default="tuxpaint_stamps", metadata={"help": "'tuxpaint_stamps' (offline, Debian package)."})
+    image_size: int = field(default=64, metadata={"help": "Stamps are letterboxed into squares of this many pixels."})
+    validation_fraction: float = 0.1
+    test_fraction: float = 0.15
+    max_text_length: int = field(default=40, metadata={"help": "Captions are cut at this many tokens ([CLS], [SEP] included)."})
+    tokenizer_vocab_size: int = field(default=1000, metadata={"help": "WordPiece trained on the training captions."})
+    max_train_samples: int | None = None
+    max_eval_samples: int | None = field(default=None, metadata={"help": "Validation pairs scored during training."})
+    max_test_samples: int | None = field(default=None, metadata={"help": "Evaluate on the first N test pairs."})
+    max_train_minutes: float | None = field(
+        default=None, metadata={"help": "Stop training (with a saved checkpoint) once this wall time is spent."}
+    )
+
+    def __post_init__(self):
+        if self.dataset not in DATASETS:
+            raise ValueError(f"dataset={self.dataset!r} is not supported; allowed values: {', '.join(map(repr, DATASETS))}")
+        for name in ("image_size", "max_text_length", "tokenizer_vocab_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}={getattr(self, name)} is out of range; allowed: >= 1")
+        for name in ("max_train_samples", "max_eval_samples", "max_test_samples"):
+            if getattr(self, name) is not None and getattr(self, name) < 2:
+                raise ValueError(f"{name}={getattr(self, name)} is out of range; allowed: >= 2 or null")
+        if self.max_train_minutes is not None and self.max_train_minutes <= 0:
+            raise ValueError(f"max_train_minutes={self.max_train_minutes} is out of range; allowed: > 0")
+
+
+@dataclass
+class IAISArguments:
+    iais: str = field(default="singular", metadata={"help": "'singular', 'distributed' or 'none' (baseline)."})
+    num_hard_negatives: int = field(default=3, metadata={"help": "Hardest in-batch negatives per anchor and direction."})
+    margin: float = 0.2
+    iais_schedule: str = field(default="exp", metadata={"help": "'exp': lambda(t) = exp(5 (t/T - 1)); 'constant': 1."})
+    isd_alignment: str = field(default="singular", metadata={"help": "Alignment of the reported ISD."})
+
+    def __post_init__(self):
+        choices = {"iais": ("none", *ALIGNMENTS), "iais_schedule": SCHEDULES, "isd_alignment": ALIGNMENTS}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name}={getattr(self, name)!r} is not supported; allowed values: {', '.join(map(repr, allowed))}")
+
+    @property
+    def alignment(self) -> str | None:
+        return None if self.iais == "none" else self.iais
+
+
+def build_model_and_processor(model_args: ModelArguments, data_args: RetrievalDataArguments, train_captions: list[str]):
+    """A saved / Hub ViLT retrieval checkpoint with its processor, or a fresh ``ViltConfig`` (``model_config``
+    fields) with a WordPiece tokenizer trained on ``train_captions`` and ViLT's PIL image processor."""
+    if model_args.model_name_or_path:
+        path = model_args.model_name_or_path
+        return ViltForImageAndTextRetrieval.from_pretrained(path, **model_args.model_config), AutoProcessor.from_pretrained(path)
+    if model_args.model_type != "vilt":
+        raise ValueError(f"model_type={model_args.model_type!r} is not supported for image_text_retrieval; allowed: 'vilt'")
+    tokenizer = train_wordpiece_tokenizer(train_captions, data_args.tokenizer_vocab_size)
+    fixed = {"vocab_size": len(tokenizer), "pad_token_id": tokenizer.pad_token_id, "image_size": data_args.image_size,
+             "max_position_embeddings": data_args.max_text_length}
+    clashes = sorted(set(fixed) & set(model_args.model_config))
+    if clashes:
+        raise ValueError(f"model_config sets {clashes}; they follow from the tokenizer and the data arguments")
+    config = ViltConfig(**fixed, **model_args.model_config)
+    if config.image_size % config.patch_size:
+        raise ValueError(f"image_size={config.image_size} must be divisible by patch_size={config.patch_size}")
+    image_processor = ViltImageProcessorPil(size={"shortest_edge": config.image_size}, size_divisor=config.patch_size)
+    return ViltForImageAndTextRetrieval(config), ViltProcessor(image_processor=image_processor, tokenizer=tokenizer)
+
+
+def encode_split(split, processor, max_text_length: int, limit: int | None = None):
+    """Tensors of a split: tokenised captions, processed images and caption groups (equal captions match)."""
+    if limit is not None:
+        split = split.select(range(min(limit, len(split))))
+    captions = list(split["caption"])
+    texts, images = encode_pairs(processor, captions, list(split["image"]), max_text_length)
+    return texts, images, caption_groups(captions)
+
+
+def grid_of(encoded) -> ImageTextGrid:
+    texts, images, groups = encoded
+    return ImageTextGrid(texts, images, groups, groups)
+
+
+def run_retrieval(
+    model_args: ModelArguments,
+    data_args: RetrievalDataArguments,
+    iais_args: IAISArguments,
+    training_args: TrainingArguments,
+    resume: bool = False,
+) -> dict:
+    """Train, evaluate, save and reload; returns the results written to ``output_dir/results.json``."""
+    started = time.monotonic()
+    output_dir = Path(training_args.output_dir)
+    dataset = tuxpaint_retrieval_dataset(data_args.image_size, data_args.validation_fraction, data_args.test_fraction)
+    set_seed(training_args.seed)
+    model, processor = build_model_and_processor(model_args, data_args, list(dataset["train"]["caption"]))
+    train = encode_split(dataset["train"], processor, data_args.max_text_length, data_args.max_train_samples)
+    test = encode_split(dataset["test"], processor, data_args.max_text_length, data_args.max_test_samples)
+    evaluating = _enum_value(training_args.eval_strategy) != "no"
+    validation = (
+        encode_split(dataset["validation"], processor, data_args.max_text_length, data_args.max_eval_samples)
+        if evaluating
+        else None
+    )
+
+    callbacks = [TimeBudgetCallback(data_args.max_train_minutes)] if data_args.max_train_minutes else []
+    trainer = IAISTrainer(
+        model=model,
+        args=training_args,
+        train_dataset=ImageTextPairs(*train),
+        eval_dataset=grid_of(validation) if validation is not None else None,
+        data_collator=collate_pairs,
+        compute_metrics=retrieval_compute_metrics,
+        processing_class=processor,
+        callbacks=callbacks,
+        iais_alignment=iais_args.alignment,
+        num_hard_negatives=iais_args.num_hard_negatives,
+        margin=iais_args.margin,
+        iais_schedule=iais_args.iais_schedule,
+        isd_alignment=iais_args.isd_alignment,
+    )
+    guard_nan_loss(trainer)
+    trainer.add_callback(CheckpointOnSigtermCallback())
+    checkpoint = last_complete_checkpoint(output_dir) if resume else None
+    if resume and checkpoint is None:
+        logger.warning("--resume: no checkpoint in %s, training from scratch", output_dir)
+    train_result = trainer.train(resume_from_checkpoint=checkpoint)
+    test_grid = grid_of(test)
+    prefixed = trainer.evaluate(test_grid, metric_key_prefix="test")
+    if not trainer.is_world_process_zero():
+        return {}
+    model.save_pretrained(output_dir)
+    processor.save_pretrained(output_dir)
+    trainer.save_state()
+
+    chance = chance_recall(test[2][:, None] == test[2][None, :])
+    test_metrics = {"size": len(test[2]), **{name: prefixed[f"test_{name}"] for name in [*chance, "isd"]}}
+    reload_ok = _reload_reproduces_scores(model, output_dir, dataset["test"], data_args, iais_args.isd_alignment)
+    metrics = train_result.metrics
+    results = {
+        "task": "image_text_retrieval",
+        "model_type": model.config.model_type,
+        "num_parameters": model.num_parameters(),
+        "iais": None if iais_args.alignment is None else {
+            "alignment": iais_args.alignment, "modes": "L + V", "schedule": iais_args.iais_schedule,
+            "num_hard_negatives": iais_args.num_hard_negatives, "margin": iais_args.margin,
+        },
+        "test": test_metrics,
+        "chance": chance,
+        "train_steps": trainer.state.global_step,
+        "train_runtime_s": metrics.get("train_runtime"),
+        "train_loss": metrics.get("train_loss"),
+        "reload_reproduces_scores": reload_ok,
+    }
+    results["card"] = {
+        "dataset_name": data_args.dataset,
+        "dataset_description": _describe(dataset),
+        "isd_alignment": iais_args.isd_alignment,
+        "example_captions": list(dataset["test"]["caption"][:3]),
+        "training_summary": _training_summary(training_args, data_args, iais_args, results),
+    }
+    results["wall_time_s"] = time.monotonic() - started
+    (output_dir / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    retrieval_card_from_run(output_dir, repo_id=output_dir.name).save(output_dir / "README.md")
+    _print_report(results, output_dir)
+    return results
+
+
+def _reload_reproduces_scores(model, output_dir: Path, test_split, data_args, isd_alignment: str, size: int = 8) -> bool:
+    """Whether the saved model and processor, reloaded, give the same logits and ISD on the first test pairs."""
+    reloaded = ViltForImageAndTextRetrieval.from_pretrained(output_dir).to(model.device).eval()
+    encoded = encode_split(test_split, AutoProcessor.from_pretrained(output_dir), data_args.max_text_length, size)
+    batch = {key: value.to(model.device) for key, value in collate_pairs([*grid_of(encoded)]).items()}
+    model.eval()
+    before, after = score_pairs(model, batch, isd_alignment), score_pairs(reloaded, batch, isd_alignment)
+    return all(torch.allclose(a, b, atol=1e-4, rtol=1e-4) for a, b in zip(before, after))
+
+
+def _describe(dataset) -> str:
+    sizes = ", ".join(f"{len(split):,} {name}" for name, split in dataset.items())
+    return f"{dataset['train'].info.description} ({sizes} pairs)"
+
+
+def _enum_value(value) -> str:
+    return str(getattr(value, "value", value))
+
+
+def _training_summary(training_args, data_args, iais_args, results) -> dict:
+    return {
+        "steps": results["train_steps"],
+        "batch size (matched pairs)": training_args.per_device_train_batch_size * training_args.gradient_accumulation_steps,
+        "loss": "hinge ranking with in-batch hard negatives"
+        + ("" if iais_args.alignment is None else f" + lambda(t) IAIS ({iais_args.alignment}, L + V modes)"),
+        "hard negatives per anchor and direction": iais_args.num_hard_negatives,
+        "margin": iais_args.margin,
+        "optimizer": f"{_enum_value(training_args.optim)}, lr {training_args.learning_rate}, weight decay {training_args.weight_decay}",
+        "schedule": f"{_enum_value(training_args.lr_scheduler_type)}, {training_args.warmup_steps} warm-up steps",
+        "image size": data_args.image_size,
+        "seed": training_args.seed,
+        "train time (s)": round(results["train_runtime_s"] or 0.0, 1),
+        "hardware": "GPU" if torch.cuda.is_available() else f"CPU, {torch.get_num_threads()} threads",
+    }
+
+
+def _print_report(results: dict, output_dir: Path) -> None:
+    test, chance = results["test"], results["chance"]
+    print(f"\nTest ({test['size']} pairs, all captions x all images):")
+    for name, value in test.items():
+        if name != "size":
+            reference = f"   (chance {chance[name]:.4f})" if name in chance else ""
+            print(f"  {name:18s} {value:.4f}{reference}")
+    print(f"Saved to {output_dir} (weights, processor, README.md model card, results.json); "
+          f"reload reproduces scores: {results['reload_reproduces_scores']}")
+    print(f"Total wall time {results['wall_time_s'] / 60:.1f} min")

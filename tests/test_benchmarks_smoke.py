@@ -1,0 +1,102 @@
+"""The measuring pieces of the performance benchmarks (issue 11): the explored gather-based top-k path equals the
+mask-based one, the FLOP counts equal their formulas, the memory probe and the interleaved timer measure what they
+claim, the docs update touches only the marked section."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+from transformers import AutoModelForSeq2SeqLM
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the benchmarks/ scripts live beside src/
+
+from benchmarks import common, mfu, run, scaling  # noqa: E402
+from benchmarks.attention_kernels import topk_gather_attention  # noqa: E402
+from lanco_hf import LancoSeq2SeqConfig  # noqa: E402
+from lanco_hf.modeling.topk_attention import topk_sdpa_attention  # noqa: E402
+
+
+def test_gather_path_equals_mask_path_with_gradients():
+    generator = torch.Generator().manual_seed(0)
+    q, k, v = (torch.randn(2, 3, 20, 8, generator=generator, requires_grad=True) for _ in range(3))
+    gathered = topk_gather_attention(q, k, v, 8**-0.5, 5)
+    masked = topk_sdpa_attention(q, k, v, None, 8**-0.5, 0.0, 5)
+    torch.testing.assert_close(gathered, masked)
+    weights = torch.randn(gathered.shape, generator=generator)
+    for a, b in zip(torch.autograd.grad((gathered * weights).sum(), (q, k, v)),
+                    torch.autograd.grad((masked * weights).sum(), (q, k, v))):
+        torch.testing.assert_close(a, b)
+
+
+def test_peak_memory_is_the_largest_live_allocation():
+    def two_buffers_one_after_the_other():
+        first = torch.ones(1_000_000)  # 4 MB
+        del first
+        second = torch.ones(2_000_000)  # 8 MB, the peak
+        return float(second[0])
+
+    peak = common.peak_memory_bytes(two_buffers_one_after_the_other)
+    assert 8_000_000 <= peak < 8_000_000 + 2**16
+
+
+def test_interleaved_median_calls_round_robin_and_drops_warmup():
+    calls = []
+    functions = {"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}
+    times = common.interleaved_median(functions, repeats=3, warmup=2)
+    assert calls == ["a", "b"] * 5
+    assert set(times) == {"a", "b"} and all(t >= 0 for t in times.values())
+    with pytest.raises(ValueError, match="repeats"):
+        common.interleaved_median({"a": lambda: None}, repeats=0)
+
+
+def test_linear_flops_are_counted_per_token():
+    model = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 4))
+    x = torch.randn(3, 7, 16)
+    assert mfu.linear_forward_flops(model, lambda: model(x)) == 2 * 3 * 7 * (16 * 32 + 32 * 4)
+
+
+def test_model_flops_of_the_lanco_core_match_the_closed_form():
+    config = LancoSeq2SeqConfig(vocab_size=50, d_model=16, encoder_layers=2, decoder_layers=1,
+                                encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=24,
+                                decoder_ffn_dim=24)
+    model = AutoModelForSeq2SeqLM.from_config(config)
+    batch, source, target, d, f = 2, 5, 3, 16, 24
+    ids, labels = torch.randint(3, 50, (batch, source)), torch.randint(3, 50, (batch, target))
+    linear = mfu.linear_forward_flops(model, lambda: model(input_ids=ids, labels=labels))
+    encoder = 2 * (4 * d * d + 2 * d * f) * batch * source
+    decoder = (6 * d * d + 2 * d * f) * batch * target + 2 * d * d * batch * source  # cross-attention k, v: source
+    assert linear == 2 * (encoder + decoder + d * 50 * batch * target)
+    assert mfu.attention_training_flops(config, batch, source, target) == 12 * batch * d * (
+        2 * source * source + target * target + target * source
+    )
+
+
+def test_random_graph_is_undirected_with_labelled_nodes_per_class():
+    edge_index, train_mask, labels = scaling.random_graph(300, 6, seed=0)
+    pairs = set(map(tuple, edge_index.t().tolist()))
+    assert all((b, a) in pairs for a, b in pairs) and all(a != b for a, b in pairs)
+    for label in range(scaling.CLASSES):
+        members = int((labels == label).sum())
+        assert int((train_mask & (labels == label)).sum()) == min(scaling.LABELLED_PER_CLASS, members)
+
+
+def test_update_docs_replaces_only_the_marked_section(tmp_path, monkeypatch):
+    monkeypatch.setattr(run, "RESULTS_DIR", tmp_path)
+    (tmp_path / "mfu_quick.md").write_text("# MFU\n\n| a |\n|---|\n| 1 |\n")
+    (tmp_path / "scaling_quick.md").write_text("# Scaling\n\n![scaling](scaling_quick.png)\n")
+    (tmp_path / "scaling_quick.png").write_bytes(b"png bytes")
+    (tmp_path / "docs").mkdir()
+    docs = tmp_path / "docs" / "performance.md"
+    docs.write_text(f"intro\n{run.START}\nold table\n{run.END}\nanalysis\n")
+    run.update_docs(quick=True, docs=docs)
+    text = docs.read_text()
+    assert text.startswith("intro\n") and text.endswith(f"{run.END}\nanalysis\n") and "old table" not in text
+    assert "## MFU" in text and "](performance_scaling.png)" in text
+    assert (tmp_path / "docs" / "performance_scaling.png").read_bytes() == b"png bytes"
+    docs.write_text("no markers")
+    with pytest.raises(ValueError, match="markers"):
+        run.update_docs(quick=True, docs=docs)

@@ -1,0 +1,107 @@
+"""A `lanco-hf train` run interrupted between checkpoints resumes with `--resume` and ends with the weights of an
+uninterrupted run of the same seed (model, optimizer, scheduler and RNG state all restored). SIGKILL is the hard
+case (the process dies at once; a checkpoint being written is left incomplete); SIGTERM, what schedulers send,
+makes the run write a checkpoint at the end of the current step and exit with status 143."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from conftest import CONFIG_DIR, TINY_TRANSLATION_RUN
+from lanco_hf.training.checkpoints import last_complete_checkpoint
+from lanco_hf.training.preemption import SIGTERM_EXIT_CODE
+
+# 110 training verses in batches of 16: 7 steps an epoch, so every resume lands in the second epoch, whose batch
+# order must not depend on the process having run the first; dropout is on, so the RNG state must be restored too
+MAX_STEPS, SAVE_STEPS, SIGNAL_AFTER = 16, 4, 8
+RUN = [*TINY_TRANSLATION_RUN, "per_device_train_batch_size=16", "model_config.dropout=0.1", f"max_steps={MAX_STEPS}",
+       f"save_steps={SAVE_STEPS}", "save_total_limit=3", "logging_steps=4", "dataloader_num_workers=0",
+       "max_test_samples=2", "num_examples_to_show=1", "max_train_minutes=null", "seed=7"]
+
+
+def train_command(verse_dataset, output, *extra):
+    return [sys.executable, "-m", "lanco_hf.cli", "train", str(CONFIG_DIR / "explicit_sparse_bible.yaml"),
+            f"dataset={verse_dataset}", f"output_dir={output}", *RUN, *extra]
+
+
+def start(command):
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONHASHSEED": "0"})
+
+
+def finish(process, timeout=300):
+    _, stderr = process.communicate(timeout=timeout)
+    assert process.returncode == 0, stderr[-4000:]
+    return stderr
+
+
+def signal_after_checkpoint(process, checkpoint, signum, timeout=300.0):
+    """Send ``signum`` to ``process`` as soon as ``checkpoint`` is complete (its trainer_state.json written)."""
+    deadline = time.monotonic() + timeout
+    while not (checkpoint / "trainer_state.json").exists():
+        if process.poll() is not None:
+            pytest.fail(f"run ended before {checkpoint.name}: {process.stderr.read()[-4000:]}")
+        assert time.monotonic() < deadline, f"no {checkpoint.name} after {timeout} s"
+        time.sleep(0.01)
+    assert process.poll() is None, "the run finished before it could be interrupted"
+    process.send_signal(signum)
+
+
+def weights(folder):
+    return load_file(folder / "model.safetensors")
+
+
+def assert_same_weights(folder, reference):
+    expected, resumed = weights(reference), weights(folder)
+    assert expected.keys() == resumed.keys()
+    for name in expected:
+        torch.testing.assert_close(resumed[name], expected[name], rtol=1e-5, atol=1e-6, msg=lambda m: f"{name}: {m}")
+
+
+def test_interrupted_runs_resume_to_the_same_weights(verse_dataset, tmp_path):
+    reference, killed, terminated = tmp_path / "uninterrupted", tmp_path / "sigkill", tmp_path / "sigterm"
+    runs = {folder: start(train_command(verse_dataset, folder)) for folder in (reference, killed, terminated)}
+    signal_after_checkpoint(runs[killed], killed / f"checkpoint-{SIGNAL_AFTER}", signal.SIGKILL)
+    signal_after_checkpoint(runs[terminated], terminated / f"checkpoint-{SIGNAL_AFTER}", signal.SIGTERM)
+    finish(runs[reference])
+    for folder, status in ((killed, -signal.SIGKILL), (terminated, SIGTERM_EXIT_CODE)):
+        _, stderr = runs[folder].communicate(timeout=300)
+        assert runs[folder].returncode == status, stderr[-4000:]
+        assert not (folder / "model.safetensors").exists()  # the run really stopped mid-way, before its final save
+
+    last_killed = int(last_complete_checkpoint(killed).rsplit("-", 1)[1])
+    assert SIGNAL_AFTER <= last_killed < MAX_STEPS
+    # a kill in the middle of the next save leaves a folder without trainer_state.json: --resume skips it
+    partial = killed / f"checkpoint-{last_killed + SAVE_STEPS}"
+    partial.mkdir()
+    weights_file = killed / f"checkpoint-{last_killed}" / "model.safetensors"
+    (partial / "model.safetensors").write_bytes(weights_file.read_bytes()[:64])
+    # SIGTERM: the checkpoint is written at the step the signal arrived in, not at the next multiple of save_steps
+    last_terminated = int(last_complete_checkpoint(terminated).rsplit("-", 1)[1])
+    assert SIGNAL_AFTER <= last_terminated < MAX_STEPS
+
+    resumes = {folder: start(train_command(verse_dataset, folder, "log_level=info", "--resume"))
+               for folder in (killed, terminated)}
+    for folder, last in ((killed, last_killed), (terminated, last_terminated)):
+        log = finish(resumes[folder])
+        assert f"Loading model from {folder / f'checkpoint-{last}'}" in log  # resumed, not restarted
+        assert json.loads((folder / "trainer_state.json").read_text())["global_step"] == MAX_STEPS
+        assert_same_weights(folder, reference)
+
+
+def test_last_complete_checkpoint_skips_partial_folders(tmp_path):
+    assert last_complete_checkpoint(tmp_path / "missing") is None
+    for step, complete in ((2, True), (4, True), (6, False)):
+        folder = tmp_path / f"checkpoint-{step}"
+        folder.mkdir()
+        if complete:
+            (folder / "trainer_state.json").write_text("{}")
+    (tmp_path / "checkpoint-final").mkdir()
+    assert last_complete_checkpoint(tmp_path) == str(tmp_path / "checkpoint-4")
