@@ -31,9 +31,7 @@ from ..evaluation.zero_shot import CLIPFeatureEncoder, ZeroShotClassifierHead
 from ..hub.clip_card import clip_card_from_run
 from .arguments import ModelArguments
 from .callbacks import TimeBudgetCallback
-from .checkpoints import last_complete_checkpoint
-from .nan_guard import guard_nan_loss
-from .preemption import CheckpointOnSigtermCallback
+from .safe_training import train_safely
 
 logger = logging.getLogger(__name__)
 
@@ -204,12 +202,7 @@ def run_contrastive_image_text(
         processing_class=processor,
         callbacks=callbacks,
     )
-    guard_nan_loss(trainer)
-    trainer.add_callback(CheckpointOnSigtermCallback())
-    checkpoint = last_complete_checkpoint(output_dir) if resume else None
-    if resume and checkpoint is None:
-        logger.warning("--resume: no checkpoint in %s, training from scratch", output_dir)
-    train_result = trainer.train(resume_from_checkpoint=checkpoint)
+    train_result = train_safely(trainer, output_dir, resume)
     trainer.save_model(str(output_dir))  # weights, and the processor (tokenizer + image processor)
     trainer.save_state()
 

@@ -9,7 +9,6 @@ every image to RGB."""
 from __future__ import annotations
 
 import json
-import logging
 import time
 from pathlib import Path
 
@@ -29,12 +28,8 @@ from transformers import (
 from ..data.fashion_mnist import CLASS_NAMES, load_fashion_mnist, load_mnist_5k, long_tailed_indices
 from ..hub.image_classification_card import image_classification_card_from_run
 from .arguments import ImageClassificationDataArguments, LossArguments, ModelArguments
-from .checkpoints import last_complete_checkpoint
 from .loss_functions import build_run_loss
-from .nan_guard import guard_nan_loss
-from .preemption import CheckpointOnSigtermCallback
-
-logger = logging.getLogger(__name__)
+from .safe_training import train_safely
 
 FASHION_MNIST_MEAN, FASHION_MNIST_STD = 0.2860, 0.3530  # pixel statistics of the training split
 RELOAD_CHECK_SIZE = 32
@@ -134,12 +129,7 @@ def run_image_classification(
         compute_loss_func=run_loss.compute_loss_func if run_loss else None,
         callbacks=run_loss.callbacks if run_loss else [],
     )
-    guard_nan_loss(trainer)
-    trainer.add_callback(CheckpointOnSigtermCallback())
-    checkpoint = last_complete_checkpoint(output_dir) if resume else None
-    if resume and checkpoint is None:
-        logger.warning("--resume: no checkpoint in %s, training from scratch", output_dir)
-    train_result = trainer.train(resume_from_checkpoint=checkpoint)
+    train_result = train_safely(trainer, output_dir, resume)
     if not trainer.is_world_process_zero():
         return {}
     model.save_pretrained(output_dir)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import json
-import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,11 +33,7 @@ from ..evaluation.multilabel import multilabel_metrics
 from ..hub.classification_card import text_classification_card_from_run
 from ..modeling import LabelGraphForSequenceClassification, cooccurrence_graph
 from .arguments import ModelArguments
-from .checkpoints import last_complete_checkpoint
-from .nan_guard import guard_nan_loss
-from .preemption import CheckpointOnSigtermCallback
-
-logger = logging.getLogger(__name__)
+from .safe_training import train_safely
 
 GRAPH_INITS = ("identity", "cooccurrence")
 THRESHOLDS = np.round(np.arange(0.05, 0.951, 0.05), 2)  # the grid the validation split picks the threshold from
@@ -250,12 +245,7 @@ def run_multilabel_classification(
         compute_metrics=functools.partial(multilabel_metrics, threshold=model.config.threshold),
         optimizers=(optimizer, None),
     )
-    guard_nan_loss(trainer)
-    trainer.add_callback(CheckpointOnSigtermCallback())
-    checkpoint = last_complete_checkpoint(output_dir) if resume else None
-    if resume and checkpoint is None:
-        logger.warning("--resume: no checkpoint in %s, training from scratch", output_dir)
-    train_result = trainer.train(resume_from_checkpoint=checkpoint)
+    train_result = train_safely(trainer, output_dir, resume)
     if not trainer.is_world_process_zero():
         return {}
 

@@ -6,7 +6,6 @@ test split through the Trainer's ``compute_metrics``, then model + processor + m
 from __future__ import annotations
 
 import json
-import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,12 +22,8 @@ from ..hub.retrieval_card import retrieval_card_from_run
 from ..losses.iais import ALIGNMENTS
 from .arguments import ModelArguments
 from .callbacks import TimeBudgetCallback
-from .checkpoints import last_complete_checkpoint
 from .iais import SCHEDULES, IAISTrainer
-from .nan_guard import guard_nan_loss
-from .preemption import CheckpointOnSigtermCallback
-
-logger = logging.getLogger(__name__)
+from .safe_training import train_safely
 
 DATASETS = ("tuxpaint_stamps",)
 
@@ -153,12 +148,7 @@ def run_retrieval(
         iais_schedule=iais_args.iais_schedule,
         isd_alignment=iais_args.isd_alignment,
     )
-    guard_nan_loss(trainer)
-    trainer.add_callback(CheckpointOnSigtermCallback())
-    checkpoint = last_complete_checkpoint(output_dir) if resume else None
-    if resume and checkpoint is None:
-        logger.warning("--resume: no checkpoint in %s, training from scratch", output_dir)
-    train_result = trainer.train(resume_from_checkpoint=checkpoint)
+    train_result = train_safely(trainer, output_dir, resume)
     test_grid = grid_of(test)
     prefixed = trainer.evaluate(test_grid, metric_key_prefix="test")
     if not trainer.is_world_process_zero():

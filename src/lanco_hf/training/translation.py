@@ -4,7 +4,6 @@ checkpoint + tokenizer + generation config + model card, and a reload through ``
 from __future__ import annotations
 
 import json
-import logging
 import time
 from pathlib import Path
 
@@ -25,13 +24,9 @@ from ..evaluation.translation import translate, translation_scores
 from ..hub.model_card import translation_card_from_run
 from .arguments import LossArguments, ModelArguments, TranslationDataArguments
 from .callbacks import TimeBudgetCallback
-from .checkpoints import last_complete_checkpoint
 from .loss_functions import build_run_loss
-from .nan_guard import guard_nan_loss
-from .preemption import CheckpointOnSigtermCallback
+from .safe_training import train_safely
 from .sampling import ResumableLengthGroupingMixin
-
-logger = logging.getLogger(__name__)
 
 
 class TranslationTrainer(ResumableLengthGroupingMixin, Seq2SeqTrainer):
@@ -127,12 +122,7 @@ def run_translation(
         callbacks=callbacks,
         compute_loss_func=run_loss.compute_loss_func if run_loss else None,
     )
-    guard_nan_loss(trainer)
-    trainer.add_callback(CheckpointOnSigtermCallback())
-    checkpoint = last_complete_checkpoint(output_dir) if resume else None
-    if resume and checkpoint is None:
-        logger.warning("--resume: no checkpoint in %s, training from scratch", output_dir)
-    train_result = trainer.train(resume_from_checkpoint=checkpoint)
+    train_result = train_safely(trainer, output_dir, resume)
     trainer.save_model(output_dir)  # on every rank: gathers FSDP / DeepSpeed shards; writes on the first only
     if not trainer.is_world_process_zero():
         return {}
