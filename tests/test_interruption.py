@@ -42,13 +42,19 @@ def finish(process, timeout=300):
     return stderr
 
 
-def signal_after_checkpoint(process, checkpoint, signum, timeout=300.0):
-    """Send ``signum`` to ``process`` as soon as ``checkpoint`` is complete (its trainer_state.json written)."""
+def last_step(folder) -> int:
+    checkpoint = last_complete_checkpoint(folder)
+    return int(checkpoint.rsplit("-", 1)[1]) if checkpoint else 0
+
+
+def signal_after_checkpoint(process, folder, step, signum, timeout=300.0):
+    """Send ``signum`` to ``process`` as soon as its checkpoint of ``step`` or a later one is complete (its
+    trainer_state.json fully written; a kill while it is written: test_last_complete_checkpoint_skips_partial_folders)."""
     deadline = time.monotonic() + timeout
-    while not (checkpoint / "trainer_state.json").exists():
+    while last_step(folder) < step:
         if process.poll() is not None:
-            pytest.fail(f"run ended before {checkpoint.name}: {process.stderr.read()[-4000:]}")
-        assert time.monotonic() < deadline, f"no {checkpoint.name} after {timeout} s"
+            pytest.fail(f"run ended before checkpoint-{step}: {process.stderr.read()[-4000:]}")
+        assert time.monotonic() < deadline, f"no checkpoint-{step} after {timeout} s"
         time.sleep(0.01)
     assert process.poll() is None, "the run finished before it could be interrupted"
     process.send_signal(signum)
@@ -68,15 +74,15 @@ def assert_same_weights(folder, reference):
 def test_interrupted_runs_resume_to_the_same_weights(verse_dataset, tmp_path):
     reference, killed, terminated = tmp_path / "uninterrupted", tmp_path / "sigkill", tmp_path / "sigterm"
     runs = {folder: start(train_command(verse_dataset, folder)) for folder in (reference, killed, terminated)}
-    signal_after_checkpoint(runs[killed], killed / f"checkpoint-{SIGNAL_AFTER}", signal.SIGKILL)
-    signal_after_checkpoint(runs[terminated], terminated / f"checkpoint-{SIGNAL_AFTER}", signal.SIGTERM)
+    signal_after_checkpoint(runs[killed], killed, SIGNAL_AFTER, signal.SIGKILL)
+    signal_after_checkpoint(runs[terminated], terminated, SIGNAL_AFTER, signal.SIGTERM)
     finish(runs[reference])
     for folder, status in ((killed, -signal.SIGKILL), (terminated, SIGTERM_EXIT_CODE)):
         _, stderr = runs[folder].communicate(timeout=300)
         assert runs[folder].returncode == status, stderr[-4000:]
         assert not (folder / "model.safetensors").exists()  # the run really stopped mid-way, before its final save
 
-    last_killed = int(last_complete_checkpoint(killed).rsplit("-", 1)[1])
+    last_killed = last_step(killed)
     assert SIGNAL_AFTER <= last_killed < MAX_STEPS
     # a kill in the middle of the next save leaves a folder without trainer_state.json: --resume skips it
     partial = killed / f"checkpoint-{last_killed + SAVE_STEPS}"
@@ -84,7 +90,7 @@ def test_interrupted_runs_resume_to_the_same_weights(verse_dataset, tmp_path):
     weights_file = killed / f"checkpoint-{last_killed}" / "model.safetensors"
     (partial / "model.safetensors").write_bytes(weights_file.read_bytes()[:64])
     # SIGTERM: the checkpoint is written at the step the signal arrived in, not at the next multiple of save_steps
-    last_terminated = int(last_complete_checkpoint(terminated).rsplit("-", 1)[1])
+    last_terminated = last_step(terminated)
     assert SIGNAL_AFTER <= last_terminated < MAX_STEPS
 
     resumes = {folder: start(train_command(verse_dataset, folder, "log_level=info", "--resume"))
@@ -98,10 +104,11 @@ def test_interrupted_runs_resume_to_the_same_weights(verse_dataset, tmp_path):
 
 def test_last_complete_checkpoint_skips_partial_folders(tmp_path):
     assert last_complete_checkpoint(tmp_path / "missing") is None
-    for step, complete in ((2, True), (4, True), (6, False)):
+    # 6: killed before its trainer_state.json; 8 and 10: killed while writing it (empty, cut short)
+    for step, state in ((2, "{}"), (4, '{"global_step": 4}'), (6, None), (8, ""), (10, '{"global_step": 1')):
         folder = tmp_path / f"checkpoint-{step}"
         folder.mkdir()
-        if complete:
-            (folder / "trainer_state.json").write_text("{}")
+        if state is not None:
+            (folder / "trainer_state.json").write_text(state)
     (tmp_path / "checkpoint-final").mkdir()
     assert last_complete_checkpoint(tmp_path) == str(tmp_path / "checkpoint-4")
