@@ -49,7 +49,8 @@ def last_step(folder) -> int:
 
 def signal_after_checkpoint(process, folder, step, signum, timeout=300.0):
     """Send ``signum`` to ``process`` as soon as its checkpoint of ``step`` or a later one is complete (its
-    trainer_state.json fully written; a kill while it is written: test_last_complete_checkpoint_skips_partial_folders)."""
+    trainer_state.json fully written; for a kill while it is written see
+    test_last_complete_checkpoint_skips_partial_folders)."""
     deadline = time.monotonic() + timeout
     while last_step(folder) < step:
         if process.poll() is not None:
