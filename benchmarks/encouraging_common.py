@@ -39,6 +39,17 @@ def mean_std(values: list[float]) -> tuple[float, float]:
     return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
 
 
+def translation_summary(results: list[dict], seeds: list[int]) -> dict:
+    """BLEU / chrF mean ± std of one arm's translation runs, and each seed's scores and training figures."""
+    return {
+        "bleu": mean_std([r["test"]["bleu"] for r in results]),
+        "chrf": mean_std([r["test"]["chrf"] for r in results]),
+        "per_seed": [{"seed": seed, "bleu": r["test"]["bleu"], "chrf": r["test"]["chrf"],
+                      "train_loss": r["train_loss"], "train_steps": r["train_steps"],
+                      "train_runtime_s": r["train_runtime_s"]} for seed, r in zip(seeds, results)],
+    }
+
+
 def fmt(values: list[float], scale: float = 1.0, digits: int = 2) -> str:
     mean, std = mean_std([scale * v for v in values])
     return f"{mean:.{digits}f} ± {std:.{digits}f}"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 
-from .encouraging_common import RUNS_DIR, fmt, mean_std, train, write_results
+from .encouraging_common import RUNS_DIR, fmt, train, translation_summary, write_results
 
 CONFIG = "configs/explicit_sparse_bible.yaml"
 PAPER = "IWSLT14 De-En / IWSLT17 Fr-En (fairseq): label-smoothed EL (log_end 0.5) > label-smoothed CE (BLEU tables not verified)"
@@ -77,12 +77,8 @@ def main(argv: list[str] | None = None) -> None:
         "paper": PAPER,
         "results": {
             arm: {
-                "bleu": mean_std([r["test"]["bleu"] for r in results]),
-                "chrf": mean_std([r["test"]["chrf"] for r in results]),
+                **translation_summary(results, seeds),
                 "loss": results[0]["loss"],
-                "per_seed": [{"seed": seed, "bleu": r["test"]["bleu"], "chrf": r["test"]["chrf"],
-                              "train_loss": r["train_loss"], "train_steps": r["train_steps"],
-                              "train_runtime_s": r["train_runtime_s"]} for seed, r in zip(seeds, results)],
             }
             for arm, results in runs.items()
         },

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 
-from .encouraging_common import RUNS_DIR, fmt, mean_std, train, write_results
+from .encouraging_common import RUNS_DIR, fmt, train, translation_summary, write_results
 
 ARCHITECTURES = {  # name: (config, paper's claim)
     "Transformer (= cross-view 'last')": ("configs/transformer_bible.yaml", "baseline: IWSLT14 De-En 34.4 (MUSE paper)"),
@@ -83,11 +83,7 @@ def main(argv: list[str] | None = None) -> None:
                 "config": ARCHITECTURES[name][0],
                 "paper": ARCHITECTURES[name][1],
                 "parameters": results[0]["num_parameters"],
-                "bleu": mean_std([r["test"]["bleu"] for r in results]),
-                "chrf": mean_std([r["test"]["chrf"] for r in results]),
-                "per_seed": [{"seed": seed, "bleu": r["test"]["bleu"], "chrf": r["test"]["chrf"],
-                              "train_steps": r["train_steps"], "train_runtime_s": r["train_runtime_s"],
-                              "train_loss": r["train_loss"]} for seed, r in zip(seeds, results)],
+                **translation_summary(results, seeds),
             }
             for name, results in runs.items()
         },
