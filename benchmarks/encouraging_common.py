@@ -17,6 +17,12 @@ RESULTS_DIR = ROOT / "benchmarks" / "results"
 RUNS_DIR = ROOT / "runs" / "benchmarks"
 
 
+def runs_dir(name: str, quick: bool) -> Path:
+    """Where a replication's runs go: ``--quick`` runs in a folder of their own, so a smoke test never overwrites a
+    finished replication run (which is reused by ``train``)."""
+    return RUNS_DIR / (f"{name}_quick" if quick else name)
+
+
 def train(config: str, output_dir: Path, overrides: list[str]) -> dict:
     """``lanco-hf train CONFIG output_dir=... OVERRIDES``; returns its ``results.json``. A run folder holding the
     results of exactly these settings is reused instead of trained again."""

@@ -17,11 +17,12 @@ Every setting runs with several seeds; the tables give mean ± sample std. Write
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from lanco_hf.data.fashion_mnist import CLASS_NAMES, long_tailed_counts
 from lanco_hf.losses import effective_number_weights
 
-from .encouraging_common import RESULTS_DIR, RUNS_DIR, fmt, mean_std, train, write_results
+from .encouraging_common import RESULTS_DIR, fmt, mean_std, runs_dir, train, write_results
 
 CONFIG = "configs/encouraging_fmnist.yaml"
 IMBALANCE_RATIO = 100
@@ -55,11 +56,11 @@ def long_tail_arms() -> dict[str, list[str]]:
     }
 
 
-def run_arms(name: str, arms: dict[str, list[str]], common: list[str], seeds: list[int]) -> dict[str, list[dict]]:
+def run_arms(folder: Path, arms: dict[str, list[str]], common: list[str], seeds: list[int]) -> dict[str, list[dict]]:
     runs = {}
     for arm, overrides in arms.items():
-        folder = arm.replace(" ", "_").replace(",", "").replace("+", "plus")
-        runs[arm] = [train(CONFIG, RUNS_DIR / "encouraging_fmnist" / name / folder / f"seed{seed}",
+        arm_folder = arm.replace(" ", "_").replace(",", "").replace("+", "plus")
+        runs[arm] = [train(CONFIG, folder / arm_folder / f"seed{seed}",
                            [*common, *overrides, f"seed={seed}"]) for seed in seeds]
     return runs
 
@@ -144,7 +145,8 @@ def plot(long_tail: dict, path) -> None:
     axis.set_xticks(range(len(CLASS_NAMES)), [f"{n}\n({k})" for n, k in zip(CLASS_NAMES, counts)], fontsize=7)
     axis.set_ylabel("test accuracy (%)")
     axis.set_title(f"Long-tailed Fashion-MNIST (imbalance ratio {IMBALANCE_RATIO}): accuracy per class (training images)")
-    axis.legend()
+    axis.set_ylim(0, 115)  # room for the legend above the bars
+    axis.legend(ncol=3, loc="upper center")
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)
@@ -167,8 +169,9 @@ def main(argv: list[str] | None = None) -> None:
         balanced_common, long_tail_common = ["num_train_epochs=5"], ["num_train_epochs=15"]
         budget = "Balanced runs: 5 epochs; long-tailed runs: 15 epochs; AdamW, cosine schedule (see the config)."
         model = "embedding 32, stages 32/64/128, one basic block each"
-    balanced = run_arms("balanced", BALANCED_ARMS, [*balanced_common, "ood_dataset=mnist_5k"], seeds)
-    long_tail = run_arms("long_tail", long_tail_arms(),
+    folder = runs_dir("encouraging_fmnist", args.quick)
+    balanced = run_arms(folder / "balanced", BALANCED_ARMS, [*balanced_common, "ood_dataset=mnist_5k"], seeds)
+    long_tail = run_arms(folder / "long_tail", long_tail_arms(),
                          [*long_tail_common, f"imbalance_ratio={IMBALANCE_RATIO}", "ood_dataset=null"], seeds)
     settings = {"seeds": seeds, "quick": args.quick, "budget": budget, "model": model, "config": CONFIG,
                 "balanced_overrides": balanced_common, "long_tail_overrides": long_tail_common}
