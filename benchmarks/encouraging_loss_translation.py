@@ -65,8 +65,9 @@ def main(argv: list[str] | None = None) -> None:
     else:
         common += [f"max_steps={args.steps}"]
         budget = f"{args.steps} steps of batch 64 each (the config's model, optimiser and schedule)"
+    folder = runs_dir("encouraging_translation", args.quick)
     runs = {
-        arm: [train(CONFIG, runs_dir("encouraging_translation", args.quick) / f"{'el' if 'EL' in arm else 'ce'}" / f"seed{seed}",
+        arm: [train(CONFIG, folder / ("el" if "EL" in arm else "ce") / f"seed{seed}",
                     [*common, *overrides, f"seed={seed}"]) for seed in seeds]
         for arm, overrides in ARMS.items()
     }

@@ -79,9 +79,9 @@ def main(argv: list[str] | None = None) -> None:
     else:
         common += [f"max_steps={args.steps}"]
         budget = f"{args.steps} steps of batch 64 each (the configs' model, optimiser and schedule)"
+    folder = runs_dir("seq2seq_quality", args.quick)
     runs = {
-        name: [train(config, runs_dir("seq2seq_quality", args.quick) / stem(config) / f"seed{seed}",
-                     [*common, f"seed={seed}"]) for seed in seeds]
+        name: [train(config, folder / stem(config) / f"seed{seed}", [*common, f"seed={seed}"]) for seed in seeds]
         for name, (config, _) in ARCHITECTURES.items()
         if args.architectures is None or stem(config) in args.architectures
     }
