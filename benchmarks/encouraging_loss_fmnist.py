@@ -22,7 +22,7 @@ from pathlib import Path
 from lanco_hf.data.fashion_mnist import CLASS_NAMES, long_tailed_counts
 from lanco_hf.losses import effective_number_weights
 
-from .encouraging_common import RESULTS_DIR, fmt, mean_std, runs_dir, train, write_results
+from .replication import RESULTS_DIR, fmt, mean_std, runs_dir, train, write_results
 
 CONFIG = "configs/encouraging_fmnist.yaml"
 IMBALANCE_RATIO = 100

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 
-from .encouraging_common import fmt, runs_dir, train, translation_summary, write_results
+from .replication import fmt, runs_dir, train, translation_summary, write_results
 
 CONFIG = "configs/explicit_sparse_bible.yaml"
 PAPER = "IWSLT14 De-En / IWSLT17 Fr-En (fairseq): label-smoothed EL (log_end 0.5) > label-smoothed CE (BLEU tables not verified)"

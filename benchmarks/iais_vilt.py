@@ -12,27 +12,20 @@ pretrained UNITER / ViLT weights can be downloaded here:
    with a scatter plot.
 
 Writes ``benchmarks/results/iais_vilt.{json,md,png}`` (``iais_vilt_quick.*`` with ``--quick``). Each run stays in
-``runs/benchmarks/iais_vilt/<arm>/seed<k>`` and is reused when its settings match.
+``runs/benchmarks/iais_vilt[_quick]/<arm>/seed<k>`` and is reused when its settings match.
 
-    python -m benchmarks.iais_vilt            # 3 arms x 3 seeds, about 2-3 h on 2 CPU cores (one run: 21 min on a busy machine)
+    python -m benchmarks.iais_vilt            # 3 arms x 3 seeds, about 80 min on one CPU thread (7-8 min of training a run)
     python -m benchmarks.iais_vilt --quick    # smoke test: tiny model, 6 steps, 16 test pairs; about 1-3 min
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import hashlib
-import io
 import json
-import statistics
 from pathlib import Path
 
-from lanco_hf.cli import main as lanco_hf
+from .replication import RESULTS_DIR, mean_std, runs_dir, train
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS_DIR = ROOT / "benchmarks" / "results"
-RUNS_DIR = ROOT / "runs" / "benchmarks" / "iais_vilt"
 ARMS = {
     "baseline": "configs/iais_vilt_baseline.yaml",
     "IAIS singular": "configs/iais_vilt_singular.yaml",
@@ -57,32 +50,17 @@ CLAIM = (
 )
 
 
-def train(arm: str, seed: int, overrides: list[str]) -> dict:
-    """``lanco-hf train CONFIG output_dir=... seed=... OVERRIDES``, reused when already run with these settings and
-    this config file content."""
-    config = ARMS[arm]
-    output_dir = RUNS_DIR / arm.replace(" ", "_") / f"seed{seed}"
-    settings = [f"output_dir={output_dir}", f"seed={seed}", *overrides]
-    signature = [config, hashlib.sha256((ROOT / config).read_bytes()).hexdigest(), *settings]
-    marker, results = output_dir / "benchmark_settings.json", output_dir / "results.json"
-    if results.exists() and marker.exists() and json.loads(marker.read_text()) == signature:
-        print(f"reusing {output_dir}")
-        return _with_final_rank_loss(output_dir, json.loads(results.read_text()))
-    print(f"lanco-hf train {config} {' '.join(settings)}", flush=True)
-    with contextlib.redirect_stdout(io.StringIO()):
-        lanco_hf(["train", str(ROOT / config), *settings])
-    marker.write_text(json.dumps(signature) + "\n")
-    return _with_final_rank_loss(output_dir, json.loads(results.read_text()))
+def train_arm(arm: str, seed: int, overrides: list[str], folder: Path) -> dict:
+    """One run of ``arm`` with ``seed`` in ``folder`` (reused when already run with these settings), plus its final
+    ranking loss."""
+    output_dir = folder / arm.replace(" ", "_") / f"seed{seed}"
+    return _with_final_rank_loss(output_dir, train(ARMS[arm], output_dir, [f"seed={seed}", *overrides]))
 
 
 def _with_final_rank_loss(output_dir: Path, results: dict) -> dict:
     """``results`` plus the last logged hinge ranking loss of the run (from ``trainer_state.json``)."""
     history = json.loads((output_dir / "trainer_state.json").read_text())["log_history"]
     return {**results, "final_rank_loss": [entry["rank_loss"] for entry in history if "rank_loss" in entry][-1]}
-
-
-def mean_std(values: list[float]) -> tuple[float, float]:
-    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
 
 
 def fmt(values: list[float], scale: float = 1.0, spec: str = ".2f") -> str:
@@ -176,7 +154,8 @@ def main() -> None:
     if len(args.seeds) < 2:
         parser.error("--seeds needs at least 2 seeds for a standard deviation")
     overrides = QUICK_OVERRIDES if args.quick else []
-    runs = {arm: [train(arm, seed, overrides) for seed in args.seeds] for arm in ARMS}
+    folder = runs_dir("iais_vilt", args.quick)
+    runs = {arm: [train_arm(arm, seed, overrides, folder) for seed in args.seeds] for arm in ARMS}
     first = runs["baseline"][0]
     summary = first["card"]["training_summary"]
     settings = {

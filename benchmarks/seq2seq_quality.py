@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import argparse
 
-from .encouraging_common import fmt, runs_dir, train, translation_summary, write_results
+from .replication import fmt, runs_dir, train, translation_summary, write_results
 
 ARCHITECTURES = {  # name: (config, paper's claim); --architectures takes the config's stem (transformer, muse, ...)
     "Transformer (= cross-view 'last')": ("configs/transformer_bible.yaml", "baseline: IWSLT14 De-En 34.4 (MUSE paper)"),

@@ -1,6 +1,7 @@
 """The measuring pieces of the performance benchmarks (issue 11): the explored gather-based top-k path equals the
 mask-based one, the FLOP counts equal their formulas, the memory probe and the interleaved timer measure what they
-claim, the docs update touches only the marked section."""
+claim, the docs update touches only the marked section; a replication run is reused only while its config content
+and settings are unchanged."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from transformers import AutoModelForSeq2SeqLM
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the benchmarks/ scripts live beside src/
 
-from benchmarks import common, mfu, run, scaling  # noqa: E402
+from benchmarks import common, mfu, replication, run, scaling  # noqa: E402
 from benchmarks.attention_kernels import topk_gather_attention  # noqa: E402
 from lanco_hf import LancoSeq2SeqConfig  # noqa: E402
 from lanco_hf.modeling.topk_attention import topk_sdpa_attention  # noqa: E402
@@ -100,3 +101,23 @@ def test_update_docs_replaces_only_the_marked_section(tmp_path, monkeypatch):
     docs.write_text("no markers")
     with pytest.raises(ValueError, match="markers"):
         run.update_docs(quick=True, docs=docs)
+
+
+def test_replication_run_is_reused_until_its_config_or_settings_change(tmp_path, monkeypatch):
+    trained = []
+
+    def fake_lanco_hf(argv):
+        output_dir = Path(next(a for a in argv if a.startswith("output_dir=")).split("=", 1)[1])
+        output_dir.mkdir(parents=True, exist_ok=True)
+        (output_dir / "results.json").write_text(f'{{"run": {len(trained)}}}')
+        trained.append(argv)
+
+    monkeypatch.setattr(replication, "main", fake_lanco_hf)
+    config, output_dir = tmp_path / "config.yaml", tmp_path / "run"
+    config.write_text("learning_rate: 1.0e-3\n")
+    assert replication.train(str(config), output_dir, ["seed=1"]) == {"run": 0}
+    assert replication.train(str(config), output_dir, ["seed=1"]) == {"run": 0}  # reused
+    assert replication.train(str(config), output_dir, ["seed=2"]) == {"run": 1}  # other settings
+    config.write_text("learning_rate: 2.0e-3\n")
+    assert replication.train(str(config), output_dir, ["seed=2"]) == {"run": 2}  # edited config
+    assert len(trained) == 3

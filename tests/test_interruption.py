@@ -47,18 +47,21 @@ def last_step(folder) -> int:
     return int(checkpoint.rsplit("-", 1)[1]) if checkpoint else 0
 
 
-def signal_after_checkpoint(process, folder, step, signum, timeout=300.0):
-    """Send ``signum`` to ``process`` as soon as its checkpoint of ``step`` or a later one is complete (its
-    trainer_state.json fully written; for a kill while it is written see
-    test_last_complete_checkpoint_skips_partial_folders)."""
-    deadline = time.monotonic() + timeout
-    while last_step(folder) < step:
-        if process.poll() is not None:
-            pytest.fail(f"run ended before checkpoint-{step}: {process.stderr.read()[-4000:]}")
-        assert time.monotonic() < deadline, f"no checkpoint-{step} after {timeout} s"
+def signal_after_checkpoint(signals, step, timeout=300.0):
+    """Send each run of ``signals`` ({folder: (process, signum)}) its signal as soon as its checkpoint of ``step`` or
+    a later one is complete (its trainer_state.json fully written; for a kill while it is written see
+    test_last_complete_checkpoint_skips_partial_folders). The runs are watched together, so a busy machine that
+    delays one of them cannot let the other train past its last step before it is signalled."""
+    deadline, waiting = time.monotonic() + timeout, dict(signals)
+    while waiting:
+        for folder, (process, signum) in list(waiting.items()):
+            if process.poll() is not None:
+                pytest.fail(f"run ended before checkpoint-{step}: {process.stderr.read()[-4000:]}")
+            if last_step(folder) >= step:
+                process.send_signal(signum)
+                del waiting[folder]
+        assert time.monotonic() < deadline, f"no checkpoint-{step} in {list(waiting)} after {timeout} s"
         time.sleep(0.01)
-    assert process.poll() is None, "the run finished before it could be interrupted"
-    process.send_signal(signum)
 
 
 def weights(folder):
@@ -75,8 +78,8 @@ def assert_same_weights(folder, reference):
 def test_interrupted_runs_resume_to_the_same_weights(verse_dataset, tmp_path):
     reference, killed, terminated = tmp_path / "uninterrupted", tmp_path / "sigkill", tmp_path / "sigterm"
     runs = {folder: start(train_command(verse_dataset, folder)) for folder in (reference, killed, terminated)}
-    signal_after_checkpoint(runs[killed], killed, SIGNAL_AFTER, signal.SIGKILL)
-    signal_after_checkpoint(runs[terminated], terminated, SIGNAL_AFTER, signal.SIGTERM)
+    signal_after_checkpoint({killed: (runs[killed], signal.SIGKILL), terminated: (runs[terminated], signal.SIGTERM)},
+                            SIGNAL_AFTER)
     finish(runs[reference])
     for folder, status in ((killed, -signal.SIGKILL), (terminated, SIGTERM_EXIT_CODE)):
         _, stderr = runs[folder].communicate(timeout=300)

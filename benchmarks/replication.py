@@ -1,10 +1,12 @@
-"""Shared pieces of the encouraging-loss replications: ``lanco-hf train`` runs that are reused when a finished
-run with the same settings is already on disk (so an interrupted replication continues where it stopped),
-mean ± sample standard deviation over seeds, and the JSON + Markdown result files."""
+"""Shared pieces of the replications: ``lanco-hf train`` runs that are reused when a finished run with the same
+config content and settings is already on disk (so an interrupted replication continues where it stopped, and a
+replication can be split over processes), mean ± sample standard deviation over seeds, and the JSON + Markdown
+result files."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import json
 import statistics
@@ -24,19 +26,21 @@ def runs_dir(name: str, quick: bool) -> Path:
 
 
 def train(config: str, output_dir: Path, overrides: list[str]) -> dict:
-    """``lanco-hf train CONFIG output_dir=... OVERRIDES``; returns its ``results.json``. A run folder holding the
-    results of exactly these settings is reused instead of trained again."""
+    """``lanco-hf train CONFIG output_dir=... OVERRIDES`` (CONFIG relative to the repository root); returns its
+    ``results.json``. A run folder holding the results of exactly these settings and this config file content is
+    reused instead of trained again."""
     settings = [f"output_dir={output_dir}", *overrides]
+    signature = [config, hashlib.sha256((ROOT / config).read_bytes()).hexdigest(), *settings]
     marker = output_dir / "benchmark_settings.json"
     results_path = output_dir / "results.json"
-    if results_path.exists() and marker.exists() and json.loads(marker.read_text()) == [config, *settings]:
+    if results_path.exists() and marker.exists() and json.loads(marker.read_text()) == signature:
         print(f"reusing {output_dir}")
         return json.loads(results_path.read_text())
     print(f"lanco-hf train {config} {' '.join(settings)}", flush=True)
     log = io.StringIO()
     with contextlib.redirect_stdout(log):
         main(["train", str(ROOT / config), *settings])
-    marker.write_text(json.dumps([config, *settings]) + "\n")
+    marker.write_text(json.dumps(signature) + "\n")
     return json.loads(results_path.read_text())
 
 
