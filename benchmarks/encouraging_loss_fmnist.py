@@ -22,7 +22,7 @@ from pathlib import Path
 from lanco_hf.data.fashion_mnist import CLASS_NAMES, long_tailed_counts
 from lanco_hf.losses import effective_number_weights
 
-from .replication import RESULTS_DIR, fmt, mean_std, runs_dir, train, write_results
+from .replication import fmt, mean_std, runs_dir, train, write_results
 
 CONFIG = "configs/encouraging_fmnist.yaml"
 IMBALANCE_RATIO = 100
@@ -182,8 +182,9 @@ def main(argv: list[str] | None = None) -> None:
                       for arm, runs in long_tail.items()},
         "paper": {"balanced": BALANCED_PAPER, "long_tail": LONG_TAIL_PAPER, "ood": OOD_PAPER},
     }
-    write_results("encouraging_loss_fmnist", payload, markdown(balanced, long_tail, settings), args.quick)
-    plot(long_tail, RESULTS_DIR / ("encouraging_loss_fmnist_quick.png" if args.quick else "encouraging_loss_fmnist.png"))
+    report = markdown(balanced, long_tail, settings)
+    json_path, _ = write_results("encouraging_loss_fmnist", payload, report, args.quick)
+    plot(long_tail, json_path.with_suffix(".png"))
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ import argparse
 import json
 from pathlib import Path
 
-from .replication import RESULTS_DIR, mean_std, runs_dir, train
+from .replication import mean_std, runs_dir, train, write_results
 
 ARMS = {
     "baseline": "configs/iais_vilt_baseline.yaml",
@@ -168,8 +168,6 @@ def main() -> None:
                    f"({summary['hard negatives per anchor and direction']} hard negatives per anchor and direction)."),
     }
     corr = correlation(runs)
-    name = "iais_vilt_quick" if args.quick else "iais_vilt"
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     summaries = {
         arm: {
             **{m: mean_std([r["test"][m] for r in arm_runs]) for m in [*METRICS, "isd"]},
@@ -182,10 +180,8 @@ def main() -> None:
     }
     payload = {"settings": settings, "chance": first["chance"], "arms": summaries, "isd_recall_correlation": corr,
                "paper": PAPER, "claim": CLAIM}
-    (RESULTS_DIR / f"{name}.json").write_text(json.dumps(payload, indent=2) + "\n")
-    (RESULTS_DIR / f"{name}.md").write_text(markdown(runs, settings, corr))
-    plot(runs, RESULTS_DIR / f"{name}.png")
-    print((RESULTS_DIR / f"{name}.md").read_text())
+    json_path, _ = write_results("iais_vilt", payload, markdown(runs, settings, corr), args.quick)
+    plot(runs, json_path.with_suffix(".png"))
 
 
 if __name__ == "__main__":

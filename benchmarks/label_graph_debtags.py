@@ -18,13 +18,12 @@ run side by side (``OMP_NUM_THREADS=1`` each); a last call with both writes the 
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 from pathlib import Path
 
 import numpy as np
 
-from .replication import RESULTS_DIR, runs_dir, train
+from .replication import mean_std, runs_dir, train, write_results
 
 ROWS = {
     "baseline": "baseline (BCE)",
@@ -76,9 +75,8 @@ def summarize(runs: list[dict]) -> list[dict]:
                      "threshold": statistics.mean(run["threshold"] for run in selected),
                      "train_runtime_s": statistics.mean(run["train_runtime_s"] for run in selected)}
             for metric in METRICS:
-                values = [scale(metric, run["test"][metric]) for run in selected]
-                entry[metric] = {"mean": statistics.mean(values),
-                                 "std": statistics.stdev(values) if len(values) > 1 else 0.0}
+                mean, std = mean_std([scale(metric, run["test"][metric]) for run in selected])
+                entry[metric] = {"mean": mean, "std": std}
             summary.append(entry)
     return summary
 
@@ -184,7 +182,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--keep-models", action="store_true", help="keep every run's weights")
     args = parser.parse_args(argv)
     seeds = [0] if args.quick else list(range(args.seeds))
-    name = "label_graph_debtags_quick" if args.quick else "label_graph_debtags"
     folder = runs_dir("label_graph_debtags", args.quick)
     runs = [run_one(backbone, row, seed, folder, args.quick, args.keep_models)
             for backbone in args.backbones for row in ROWS for seed in seeds]
@@ -197,16 +194,13 @@ def main(argv: list[str] | None = None) -> None:
         "paper": PAPER,
         "summary": summary,
         "graphs": graphs,
-        "runs": [{key: value for key, value in run.items() if key != "card"} for run in runs],
+        "train_cooccurrence_graph": runs[0]["train_cooccurrence_graph"],  # the same split in every run: stored once
+        "runs": [{key: value for key, value in run.items() if key not in ("card", "train_cooccurrence_graph")}
+                 for run in runs],
     }
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    stem = RESULTS_DIR / name
-    stem.with_suffix(".json").write_text(json.dumps(payload, indent=2) + "\n")
     markdown = markdown_report(summary, graphs, runs, seeds, args.quick)
-    stem.with_suffix(".md").write_text(markdown)
-    plot_graphs(runs, stem.with_suffix(".png"))
-    print(markdown)
-    print(f"wrote {stem}.json, {stem}.md and {stem}.png")
+    json_path, _ = write_results("label_graph_debtags", payload, markdown, args.quick)
+    plot_graphs(runs, json_path.with_suffix(".png"))
 
 
 if __name__ == "__main__":
