@@ -437,7 +437,7 @@ def test_shipped_configs_parse(path, tmp_path):
     from lanco_hf.training.tasks import get_task
 
     config = load_run_config(path, [f"output_dir={tmp_path}"])
-    _, argument_types = get_task(config.pop("task")).load()
+    argument_types = get_task(config.pop("task")).arguments
     model_args, data_args, iais_args, training_args = parse_run_config(config, argument_types)
     assert model_args.model_type == "vilt" and data_args.dataset == "tuxpaint_stamps"
     assert iais_args.iais == path.stem.rsplit("_", 1)[1].replace("baseline", "none")

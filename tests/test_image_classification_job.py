@@ -114,7 +114,7 @@ def test_shipped_config_parses_into_the_task_arguments(tmp_path):
     from lanco_hf.training.tasks import get_task
 
     config = load_run_config(CONFIG, [f"output_dir={tmp_path}"])
-    _, argument_types = get_task(config.pop("task")).load()
+    argument_types = get_task(config.pop("task")).arguments
     model_args, data_args, training_args, loss_args = parse_run_config(config, argument_types)
     assert model_args.model_type == "resnet" and data_args.dataset == "fashion_mnist"
     assert loss_args.loss == {"name": "encouraging", "log_end": 0.75, "rho": 1.0} and training_args.seed == 42

@@ -20,7 +20,7 @@ from lanco_hf import ReNodeGCNConfig, ReNodeGCNForNodeClassification, renode_wei
 from lanco_hf.cli import main
 from lanco_hf.data.cache import DataNotFoundError
 from lanco_hf.data.debian_graph import first_alternatives, package_records
-from lanco_hf.hub.node_classification_card import node_classification_card_from_run
+from lanco_hf.hub.model_card import card_from_run
 from lanco_hf.training.arguments import ModelArguments, load_run_config, parse_run_config
 from lanco_hf.training.node_classification import (
     NodeClassificationDataArguments,
@@ -194,7 +194,7 @@ def test_train_job_on_cora(cora_run):
         "Macro-F1": round(100 * results["test"]["macro_f1"], 2),
     }
     assert "ReNode weights in [0.5, 1.5]" in card.text and "Weighted-F1" in stdout
-    assert str(node_classification_card_from_run(output, output.name)) == (output / "README.md").read_text()
+    assert str(card_from_run(output)) == (output / "README.md").read_text()
     assert json.loads((output / "config.json").read_text())["model_type"] == "renode_gcn"
     with pytest.raises(ValueError, match="--resume is not supported"):
         main(["train", str(CONFIG_DIR / "renode_gcn_cora.yaml"), f"output_dir={output}", "--resume"])

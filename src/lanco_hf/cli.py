@@ -28,10 +28,10 @@ def train(args: argparse.Namespace) -> None:
     from .training.tasks import get_task
 
     config = load_run_config(args.config, args.overrides)
-    runner, argument_types = get_task(config.pop("task", "translation")).load()
+    task = get_task(config.pop("task", "translation"))
     keep_freed_memory_in_heap()
-    parsed = parse_run_config(config, argument_types)
-    runner(*parsed, resume=args.resume)
+    parsed = parse_run_config(config, task.arguments)
+    task.runner(*parsed, resume=args.resume)
     if args.push_to_hub:
         output_dir = next(arguments.output_dir for arguments in parsed if hasattr(arguments, "output_dir"))
         push(argparse.Namespace(run_dir=output_dir, repo_id=args.push_to_hub, private=args.private))

@@ -1,8 +1,13 @@
-"""What a model card says about each method: paper, link, one-paragraph summary and BibTeX."""
+"""What a model card says about each method: paper, link, one-paragraph summary and BibTeX. A loss carries its own
+citation (``EncouragingLoss.citation``, ``IAISLoss.citation``, ``ReNodeLoss.citation``), which its method here uses."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from ..losses.encouraging import EncouragingLoss
+from ..losses.iais import IAISLoss
+from ..modeling.imbalance_losses import ReNodeLoss
 
 
 @dataclass(frozen=True)
@@ -99,15 +104,8 @@ ENCOURAGING_LOSS = MethodInfo(
         "well-classified examples keep a gradient; the conservative bonus follows the log's tangent above a "
         "threshold (log_end) to stay bounded."
     ),
-    bibtex="""@inproceedings{zhao2022well,
-  title={Well-classified Examples are Underestimated in Classification with Deep Neural Networks},
-  author={Zhao, Guangxiang and Yang, Wenkai and Ren, Xuancheng and Li, Lei and Wu, Yunfang and Sun, Xu},
-  booktitle={Proceedings of the AAAI Conference on Artificial Intelligence},
-  year={2022}
-}""",
+    bibtex=EncouragingLoss.citation,
 )
-
-METHODS_BY_LOSS = {"encouraging": ENCOURAGING_LOSS}
 
 RENODE = MethodInfo(
     name="ReNode",
@@ -118,12 +116,7 @@ RENODE = MethodInfo(
         "labelled node's conflict with personalized PageRank; ReNode re-weights the per-node loss with a cosine of the "
         "conflict rank, from w_max for the least-conflicted node to w_min for the most."
     ),
-    bibtex="""@inproceedings{chen2021renode,
-  title={Topology-Imbalance Learning for Semi-Supervised Node Classification},
-  author={Chen, Deli and Lin, Yankai and Zhao, Guangxiang and Ren, Xuancheng and Li, Peng and Zhou, Jie and Sun, Xu},
-  booktitle={Advances in Neural Information Processing Systems},
-  year={2021}
-}""",
+    bibtex=ReNodeLoss.citation,
 )
 
 IAIS = MethodInfo(
@@ -136,12 +129,7 @@ IAIS = MethodInfo(
         "cross-modal attention (singular: argmax word-to-region; distributed: attention products) and vice versa, with "
         "a symmetric KL added to the hard-negative ranking loss; ISD measures the remaining inconsistency."
     ),
-    bibtex="""@inproceedings{ren2021learning,
-  title={Learning Relation Alignment for Calibrated Cross-modal Retrieval},
-  author={Ren, Shuhuai and Lin, Junyang and Zhao, Guangxiang and Men, Rui and Yang, An and Zhou, Jingren and Sun, Xu and Yang, Hongxia},
-  booktitle={Proceedings of the 59th Annual Meeting of the Association for Computational Linguistics},
-  year={2021}
-}""",
+    bibtex=IAISLoss.citation,
 )
 
 LABEL_GRAPH = MethodInfo(
@@ -201,3 +189,11 @@ def methods_of(config) -> list[MethodInfo]:
     if getattr(config, "norm_type", "layernorm") != "layernorm":
         methods.append(ADANORM)
     return methods
+
+# a loss's ``name`` (in its ``to_dict()``, as results.json stores it) -> its method
+METHODS_BY_LOSS = {EncouragingLoss.name: ENCOURAGING_LOSS, IAISLoss.name: IAIS, ReNodeLoss.name: RENODE}
+
+
+def methods_of_loss(loss: dict | None) -> list[MethodInfo]:
+    """The method of a training loss given by its ``to_dict()`` (empty for the model's own loss)."""
+    return [METHODS_BY_LOSS[loss["name"]]] if loss and loss.get("name") in METHODS_BY_LOSS else []

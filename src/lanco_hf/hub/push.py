@@ -4,32 +4,26 @@ re-rendered under the repo's name. Trainer checkpoints and pickles are never upl
 
 from __future__ import annotations
 
-import importlib
 import json
 from pathlib import Path
 
 from huggingface_hub import CommitOperationAdd, HfApi
 from huggingface_hub.utils import filter_repo_objects
 
-# results.json "task" -> "module:function(run_dir, repo_id) -> ModelCard"
-CARD_BUILDERS = {
-    "translation": "lanco_hf.hub.model_card:translation_card_from_run",
-    "multilabel_classification": "lanco_hf.hub.classification_card:text_classification_card_from_run",
-    "image_classification": "lanco_hf.hub.image_classification_card:image_classification_card_from_run",
-    "node_classification": "lanco_hf.hub.node_classification_card:node_classification_card_from_run",
-    "image_text_retrieval": "lanco_hf.hub.retrieval_card:retrieval_card_from_run",
-    "contrastive_image_text": "lanco_hf.hub.clip_card:clip_card_from_run",
-}
+from .model_card import card_from_run
+
 IGNORE_PATTERNS = ["checkpoint-*", "*.bin", "*.pt", "*.pth", "*.pkl", "*.ckpt", "trainer_state.json", "README.md"]
 
 
 def render_card(run_dir: Path, repo_id: str) -> str | None:
-    """The run's model card named after ``repo_id``, or the folder's own README when the task has no builder."""
+    """The run's model card named after ``repo_id``, or the folder's own README when it is no finished
+    ``lanco-hf train`` run with a card (no ``results.json``, or one without card fields)."""
+    from ..training.tasks import available_tasks
+
     results_path = run_dir / "results.json"
-    task = json.loads(results_path.read_text()).get("task") if results_path.exists() else None
-    if task in CARD_BUILDERS:
-        module, _, function = CARD_BUILDERS[task].partition(":")
-        return str(getattr(importlib.import_module(module), function)(run_dir, repo_id))
+    results = json.loads(results_path.read_text()) if results_path.exists() else {}
+    if "card" in results and results.get("task") in available_tasks():
+        return str(card_from_run(run_dir, repo_id))
     readme = run_dir / "README.md"
     return readme.read_text(encoding="utf-8") if readme.exists() else None
 

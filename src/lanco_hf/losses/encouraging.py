@@ -60,6 +60,12 @@ class EncouragingLoss(nn.Module):
     """
 
     name = "encouraging"
+    citation = """@inproceedings{zhao2022well,
+  title={Well-classified Examples are Underestimated in Classification with Deep Neural Networks},
+  author={Zhao, Guangxiang and Yang, Wenkai and Ren, Xuancheng and Li, Lei and Wu, Yunfang and Sun, Xu},
+  booktitle={Proceedings of the AAAI Conference on Artificial Intelligence},
+  year={2022}
+}"""
 
     def __init__(
         self,

@@ -163,6 +163,14 @@ class IAISLoss(nn.Module):
     ``lanco_hf.losses.capture.ViltQueryKeyCapture`` obtains these inputs from transformers' ViLT.
     """
 
+    name = "iais"
+    citation = """@inproceedings{ren2021learning,
+  title={Learning Relation Alignment for Calibrated Cross-modal Retrieval},
+  author={Ren, Shuhuai and Lin, Junyang and Zhao, Guangxiang and Men, Rui and Yang, An and Zhou, Jingren and Sun, Xu and Yang, Hongxia},
+  booktitle={Proceedings of the 59th Annual Meeting of the Association for Computational Linguistics},
+  year={2021}
+}"""
+
     def __init__(self, alignment: str = "singular", mode: str = "L"):
         super().__init__()
         check_choice("alignment", alignment, ALIGNMENTS)

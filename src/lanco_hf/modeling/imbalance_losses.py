@@ -71,7 +71,12 @@ class ReNodeLoss(nn.Module):
     """
 
     name = "renode"
-    citation = "Chen et al., Topology-Imbalance Learning for Semi-Supervised Node Classification, NeurIPS 2021"
+    citation = """@inproceedings{chen2021renode,
+  title={Topology-Imbalance Learning for Semi-Supervised Node Classification},
+  author={Chen, Deli and Lin, Yankai and Zhao, Guangxiang and Ren, Xuancheng and Li, Peng and Zhou, Jie and Sun, Xu},
+  booktitle={Advances in Neural Information Processing Systems},
+  year={2021}
+}"""
 
     def __init__(self, loss_type: str = "ce", focal_gamma: float = 2.0, cb_beta: float = 0.9999):
         super().__init__()

@@ -6,14 +6,11 @@ accuracy of the test split's classes is measured with the prompt templates."""
 
 from __future__ import annotations
 
-import json
-import logging
 import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import torch
 from transformers import (
     AutoConfig,
     AutoModel,
@@ -28,12 +25,13 @@ from ..data.clip_tokenizer import train_clip_tokenizer
 from ..data.emoji import EMOJI_TEMPLATES, emoji_dataset
 from ..data.emoji import VERSION as EMOJI_VERSION
 from ..evaluation.zero_shot import CLIPFeatureEncoder, ZeroShotClassifierHead
-from ..hub.clip_card import clip_card_from_run
+from ..hub.methods import CLIP_OPENNESS
+from ..hub.model_card import CardContent, CardSpec
 from .arguments import ModelArguments
 from .callbacks import TimeBudgetCallback
+from .run import batch_size, finish_run, optimizer_summary, run_summary, schedule_summary
 from .safe_training import train_safely
-
-logger = logging.getLogger(__name__)
+from .tasks import register_task
 
 
 @dataclass
@@ -172,6 +170,32 @@ def zero_shot_accuracy(model, processor, split, image_column: str, label_column:
     return sum(p == label for p, label in zip(predictions, split[label_column])) / len(predictions)
 
 
+def clip_card(config, results: dict) -> CardContent:
+    """The CLIP card: zero-shot accuracy of the held-out images (``results["zero_shot"]``: ``test_accuracy``,
+    ``chance``, ``classes``, ``test_size``, ``templates``) and the openness method."""
+    return CardContent(
+        metrics={"accuracy": results["zero_shot"]["test_accuracy"]},
+        methods=[CLIP_OPENNESS],
+        variables={"num_parameters": f"{results['num_parameters']:,}", "zero_shot": results["zero_shot"]},
+    )
+
+
+CLIP_CARD = CardSpec(
+    template="clip.md",
+    task_type="zero-shot-image-classification",
+    pipeline_tag="zero-shot-image-classification",
+    tags=("clip", "zero-shot-image-classification", "clip-openness"),
+    metrics=("accuracy",),
+    content=clip_card,
+    uses_config=False,
+)
+
+
+@register_task(
+    "contrastive_image_text",
+    arguments=(ModelArguments, ContrastiveDataArguments, ContrastiveTrainingArguments),
+    card=CLIP_CARD,
+)
 def run_contrastive_image_text(
     model_args: ModelArguments,
     data_args: ContrastiveDataArguments,
@@ -204,6 +228,8 @@ def run_contrastive_image_text(
     )
     train_result = train_safely(trainer, output_dir, resume)
     trainer.save_model(str(output_dir))  # weights, and the processor (tokenizer + image processor)
+    if not trainer.is_world_process_zero():
+        return {}
     trainer.save_state()
 
     results = {
@@ -216,6 +242,7 @@ def run_contrastive_image_text(
         "train_runtime_s": train_result.metrics.get("train_runtime"),
         "train_loss": train_result.metrics.get("train_loss"),
     }
+    card = None
     if data_args.label_column:
         classnames = sorted(set(dataset["train"][data_args.label_column]) | set(dataset["test"][data_args.label_column]))
         results["zero_shot"] = {
@@ -228,17 +255,12 @@ def run_contrastive_image_text(
             ),
             "chance": 1 / len(classnames),
         }
-        results["card"] = {
+        card = {
             "dataset_name": data_args.dataset,
             "dataset_description": _describe(dataset, data_args),
             "training_summary": _training_summary(training_args, data_args, results),
         }
-    results["wall_time_s"] = time.monotonic() - started
-    (output_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    if "card" in results:
-        clip_card_from_run(output_dir, repo_id=output_dir.name).save(output_dir / "README.md")
-    logger.info("saved to %s; results %s", output_dir, json.dumps(results))
-    return results
+    return finish_run(results, output_dir, started, card=card, report=_report(results, output_dir))
 
 
 def _describe(dataset, data_args: ContrastiveDataArguments) -> str:
@@ -252,15 +274,19 @@ def _describe(dataset, data_args: ContrastiveDataArguments) -> str:
 def _training_summary(training_args: TrainingArguments, data_args: ContrastiveDataArguments, results: dict) -> dict:
     return {
         "steps": results["train_steps"],
-        "batch size": training_args.per_device_train_batch_size * training_args.gradient_accumulation_steps,
-        "optimizer": f"{getattr(training_args.optim, 'value', training_args.optim)}, lr {training_args.learning_rate}, "
-                     f"weight decay {training_args.weight_decay}",
-        "schedule": f"{getattr(training_args.lr_scheduler_type, 'value', training_args.lr_scheduler_type)}, "
-                    f"warm-up {training_args.warmup_steps}",
+        "batch size": batch_size(training_args),
+        "optimizer": optimizer_summary(training_args),
+        "schedule": schedule_summary(training_args, "warm-up {}"),
         "loss": "CLIP's symmetric contrastive loss (learned temperature)",
         "captions": "one drawn at random per image and step",
         "images": f"{data_args.image_size}x{data_args.image_size}" + (", random shifted / scaled crops" if data_args.augment else ""),
-        "seed": training_args.seed,
-        "train time (s)": round(results["train_runtime_s"] or 0.0, 1),
-        "hardware": "GPU" if torch.cuda.is_available() else f"CPU, {torch.get_num_threads()} threads",
+        **run_summary(training_args.seed, results["train_runtime_s"]),
     }
+
+
+def _report(results: dict, output_dir: Path) -> list[str]:
+    zero_shot = results.get("zero_shot")
+    accuracy = (f"\nZero-shot test accuracy {100 * zero_shot['test_accuracy']:.1f} % over {zero_shot['classes']} classes "
+                f"(chance {100 * zero_shot['chance']:.1f} %)" if zero_shot else "\nNo zero-shot test (no label_column)")
+    card = ", README.md model card" if zero_shot else ""
+    return [accuracy, f"Saved to {output_dir} (weights, tokenizer, image processor{card}, results.json)"]

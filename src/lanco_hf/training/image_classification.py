@@ -8,7 +8,6 @@ every image to RGB."""
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -26,10 +25,13 @@ from transformers import (
 )
 
 from ..data.fashion_mnist import CLASS_NAMES, load_fashion_mnist, load_mnist_5k, long_tailed_indices
-from ..hub.image_classification_card import image_classification_card_from_run
+from ..hub.methods import methods_of_loss
+from ..hub.model_card import CardContent, CardSpec
 from .arguments import ImageClassificationDataArguments, LossArguments, ModelArguments
 from .loss_functions import build_run_loss
+from .run import batch_size, epochs_summary, finish_run, optimizer_summary, run_summary, schedule_summary
 from .safe_training import train_safely
+from .tasks import register_task
 
 FASHION_MNIST_MEAN, FASHION_MNIST_STD = 0.2860, 0.3530  # pixel statistics of the training split
 RELOAD_CHECK_SIZE = 32
@@ -96,6 +98,49 @@ def ood_scores(in_logits: torch.Tensor, out_logits: torch.Tensor) -> dict[str, f
     return {"auroc": float(roc_auc_score(truth, scores)), "fpr_at_95_tpr": float(fpr[np.searchsorted(tpr, 0.95)])}
 
 
+def image_classification_card(config, results: dict) -> CardContent:
+    """The image-classification card: accuracy and mean class accuracy (``model-index``), accuracy per class next to
+    its training images, out-of-distribution detection, and the training loss with its paper."""
+    test, loss = results["test"], results.get("loss")
+    methods = methods_of_loss(loss)
+    names = [config.id2label[i] for i in range(len(results["class_counts"]))]
+    loss_name = f" trained with the {methods[0].name.lower()}" if methods else ""
+    return CardContent(
+        metrics={"accuracy": test["accuracy"], "mean_class_accuracy": test["mean_class_accuracy"]},
+        methods=methods,
+        tags=["encouraging-loss"] if methods else [],
+        variables={
+            "description": f"A {config.model_type} image classifier ({len(names)} classes){loss_name}.",
+            "from_scratch": True,
+            "eval_size": test["size"],
+            "accuracy": test["accuracy"],
+            "mean_class_accuracy": test["mean_class_accuracy"],
+            "class_rows": [
+                {"name": name, "train_count": count, "accuracy": accuracy}
+                for name, count, accuracy in zip(names, results["class_counts"], test["class_accuracy"])
+            ],
+            "ood": results.get("ood"),
+            "loss": loss,
+        },
+    )
+
+
+IMAGE_CLASSIFICATION_CARD = CardSpec(
+    template="image_classification.md",
+    task_type="image-classification",
+    pipeline_tag="image-classification",
+    tags=("image-classification",),
+    metrics=("accuracy",),
+    metric_labels=lambda metric: metric.replace("_", " "),
+    content=image_classification_card,
+)
+
+
+@register_task(
+    "image_classification",
+    arguments=(ModelArguments, ImageClassificationDataArguments, TrainingArguments, LossArguments),
+    card=IMAGE_CLASSIFICATION_CARD,
+)
 def run_image_classification(
     model_args: ModelArguments,
     data_args: ImageClassificationDataArguments,
@@ -170,16 +215,12 @@ def run_image_classification(
         "train_loss": metrics.get("train_loss"),
         **reload_checks,
     }
-    results["card"] = {
+    card = {
         "dataset_name": data_args.dataset,
         "dataset_description": _describe(data_args, len(train_labels), len(test_labels)),
         "training_summary": _training_summary(training_args, results),
     }
-    results["wall_time_s"] = time.monotonic() - started
-    (output_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    image_classification_card_from_run(output_dir, repo_id=output_dir.name).save(output_dir / "README.md")
-    _print_report(results, output_dir)
-    return results
+    return finish_run(results, output_dir, started, card=card, report=_report(results, output_dir))
 
 
 def _reload_checks(output_dir: Path, logits: torch.Tensor, test_set: GreyImageDataset, test_images: np.ndarray,
@@ -202,33 +243,27 @@ def _describe(data_args: ImageClassificationDataArguments, train_size: int, test
     return f"Fashion-MNIST (Debian dataset-fashion-mnist; {train_size:,} train{shape}, {test_size:,} test images)"
 
 
-def _enum_value(value) -> str:
-    return str(getattr(value, "value", value))
-
-
 def _training_summary(training_args: TrainingArguments, results: dict) -> dict:
     return {
         "steps": results["train_steps"],
-        "epochs": training_args.num_train_epochs if training_args.max_steps <= 0 else "by steps",
-        "batch size": training_args.per_device_train_batch_size * training_args.gradient_accumulation_steps,
-        "optimizer": f"{_enum_value(training_args.optim)}, lr {training_args.learning_rate}, weight decay {training_args.weight_decay}",
-        "schedule": f"{_enum_value(training_args.lr_scheduler_type)}, {training_args.warmup_steps} warm-up steps",
+        "epochs": epochs_summary(training_args),
+        "batch size": batch_size(training_args),
+        "optimizer": optimizer_summary(training_args),
+        "schedule": schedule_summary(training_args),
         "loss": results["loss"]["name"] if results["loss"] else "the model's cross-entropy",
         "training images": results["train_size"],
-        "seed": training_args.seed,
-        "train time (s)": round(results["train_runtime_s"] or 0.0, 1),
-        "hardware": "GPU" if torch.cuda.is_available() else f"CPU, {torch.get_num_threads()} threads",
+        **run_summary(training_args.seed, results["train_runtime_s"]),
     }
 
 
-def _print_report(results: dict, output_dir: Path) -> None:
-    test = results["test"]
-    print(f"\nTest ({test['size']} images): accuracy {100 * test['accuracy']:.2f} %, "
-          f"mean class accuracy {100 * test['mean_class_accuracy']:.2f} %")
-    if results["ood"]:
-        ood = results["ood"]
-        print(f"OOD vs {ood['dataset']}: AUROC {100 * ood['auroc']:.2f} %, FPR@95%TPR {100 * ood['fpr_at_95_tpr']:.2f} %")
-    print(f"Saved to {output_dir} (weights, config, preprocessor_config.json, README.md model card, results.json)")
-    print(f"Reloaded with AutoModelForImageClassification: logits reproduced = {results['reload_reproduces_logits']}; "
-          f"image-classification pipeline agrees = {results.get('pipeline_matches_model')}")
-    print(f"Total wall time {results['wall_time_s'] / 60:.1f} min")
+def _report(results: dict, output_dir: Path) -> list[str]:
+    test, ood = results["test"], results["ood"]
+    return [
+        f"\nTest ({test['size']} images): accuracy {100 * test['accuracy']:.2f} %, "
+        f"mean class accuracy {100 * test['mean_class_accuracy']:.2f} %",
+        *([f"OOD vs {ood['dataset']}: AUROC {100 * ood['auroc']:.2f} %, FPR@95%TPR {100 * ood['fpr_at_95_tpr']:.2f} %"]
+          if ood else []),
+        f"Saved to {output_dir} (weights, config, preprocessor_config.json, README.md model card, results.json)",
+        f"Reloaded with AutoModelForImageClassification: logits reproduced = {results['reload_reproduces_logits']}; "
+        f"image-classification pipeline agrees = {results.get('pipeline_matches_model')}",
+    ]

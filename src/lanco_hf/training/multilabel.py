@@ -7,7 +7,6 @@ then weights + tokenizer + model card, a reload through ``AutoModelForSequenceCl
 from __future__ import annotations
 
 import functools
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,10 +29,13 @@ from ..data.debtags import TAGS_PER_FACET, TOPICAL_FACETS, debtags_dataset
 from ..data.pretrained import resolve_pretrained
 from ..data.tokenizer import cached_bpe_tokenizer
 from ..evaluation.multilabel import multilabel_metrics
-from ..hub.classification_card import text_classification_card_from_run
+from ..hub.methods import methods_of
+from ..hub.model_card import CardContent, CardSpec
 from ..modeling import LabelGraphForSequenceClassification, cooccurrence_graph
 from .arguments import ModelArguments
+from .run import batch_size, epochs_summary, finish_run, optimizer_summary, run_summary, schedule_summary
 from .safe_training import train_safely
+from .tasks import register_task
 
 GRAPH_INITS = ("identity", "cooccurrence")
 THRESHOLDS = np.round(np.arange(0.05, 0.951, 0.05), 2)  # the grid the validation split picks the threshold from
@@ -205,6 +207,67 @@ def sigmoid(logits: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
 
 
+METRIC_NAMES = {
+    "one_error": "one-error",
+    "hamming_loss": "Hamming loss",
+    "macro_f1": "macro-F1",
+    "micro_f1": "micro-F1",
+    "coverage": "coverage",
+    "ranking_loss": "ranking loss",
+}
+
+
+def describe_variant(config) -> str:
+    """One line saying which parts of the method a label-graph config switches on."""
+    parts = []
+    if config.use_label_graph:
+        parts.append(f"label graph applied {config.graph_position.replace('_', ' ')}")
+    if config.soft_training:
+        parts.append(f"soft training (weight {config.soft_loss_weight})")
+    if config.graph_regularization:
+        parts.append(f"||G - I||^2 regulariser (weight {config.graph_regularization})")
+    return " + ".join(parts) if parts else "plain multi-label classifier (binary cross-entropy), the baseline"
+
+
+def text_classification_card(config, results: dict) -> CardContent:
+    """The multi-label card: the six metrics of ``multilabel_metrics`` (fractions), the labels with their training
+    counts, the variant of the method, examples (``text``, ``gold`` and ``predicted`` label lists)."""
+    test, examples = results["test"], results["card"]["examples"]
+    scores = {key: value for key, value in test.items() if key != "size"}
+    names = [config.id2label[i] for i in range(len(results["label_counts"]))]
+    return CardContent(
+        metrics={metric: value for metric, value in scores.items() if metric in METRIC_NAMES},
+        methods=methods_of(config),
+        card_data={"widget": [{"text": example["text"]} for example in examples[:2]]},
+        variables={
+            "description": f"A multi-label text classifier ({len(names)} labels, {config.model_type}).",
+            "variant": describe_variant(config),
+            "eval_size": test["size"],
+            "threshold": config.threshold,
+            "scores": scores,
+            "labels": [{"name": name, "count": count} for name, count in zip(names, results["label_counts"])],
+            "example_text": examples[0]["text"].splitlines()[0].replace('"', "'") if examples else "some text",
+        },
+    )
+
+
+MULTILABEL_CARD = CardSpec(
+    template="text_classification.md",
+    task_type="text-classification",
+    task_name="Multi-label text classification",
+    pipeline_tag="text-classification",
+    tags=("custom_code", "multi-label-classification"),
+    metrics=("f1",),
+    metric_labels=METRIC_NAMES,
+    content=text_classification_card,
+)
+
+
+@register_task(
+    "multilabel_classification",
+    arguments=(ModelArguments, MultilabelDataArguments, TrainingArguments),
+    card=MULTILABEL_CARD,
+)
 def run_multilabel_classification(
     model_args: ModelArguments,
     data_args: MultilabelDataArguments,
@@ -286,17 +349,13 @@ def run_multilabel_classification(
         **_reload_checks(output_dir, [test[i][data_args.text_column] for i in range(min(RELOAD_CHECK_SIZE, len(test)))],
                          test_logits[:RELOAD_CHECK_SIZE], data_args.max_length),
     }
-    results["card"] = {
+    card = {
         "dataset_name": data_args.dataset,
         "dataset_description": _describe(dataset, data_args, (len(train), len(validation), len(test))),
         "examples": examples,
         "training_summary": _training_summary(training_args, data_args, results),
     }
-    results["wall_time_s"] = time.monotonic() - started
-    (output_dir / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
-    text_classification_card_from_run(output_dir, repo_id=output_dir.name).save(output_dir / "README.md")
-    _print_report(results, output_dir)
-    return results
+    return finish_run(results, output_dir, started, card=card, report=_report(results, output_dir))
 
 
 def _reload_checks(output_dir: Path, texts: list[str], logits: np.ndarray, max_length: int) -> dict:
@@ -323,34 +382,28 @@ def _describe(dataset, data_args: MultilabelDataArguments, split_sizes: tuple[in
     return "{} ({:,} train, {:,} validation, {:,} test texts)".format(description, *split_sizes)
 
 
-def _enum_value(value) -> str:
-    return str(getattr(value, "value", value))
-
-
 def _training_summary(training_args: TrainingArguments, data_args: MultilabelDataArguments, results: dict) -> dict:
     head = f", classifier + graph lr {data_args.head_learning_rate}" if data_args.head_learning_rate else ""
     return {
         "steps": results["train_steps"],
-        "epochs": training_args.num_train_epochs if training_args.max_steps <= 0 else "by steps",
-        "batch size": training_args.per_device_train_batch_size * training_args.gradient_accumulation_steps,
-        "optimizer": f"{_enum_value(training_args.optim)}, lr {training_args.learning_rate}{head}, "
-                     f"weight decay {training_args.weight_decay}",
-        "schedule": f"{_enum_value(training_args.lr_scheduler_type)}, warm-up {training_args.warmup_steps}",
+        "epochs": epochs_summary(training_args),
+        "batch size": batch_size(training_args),
+        "optimizer": optimizer_summary(training_args, head),
+        "schedule": schedule_summary(training_args, "warm-up {}"),
         "max length": data_args.max_length,
         "label graph init": data_args.graph_init,
         "decision threshold": f"{results['threshold']}" + (" (tuned on validation micro-F1)" if data_args.tune_threshold else ""),
-        "seed": training_args.seed,
-        "train time (s)": round(results["train_runtime_s"] or 0.0, 1),
-        "hardware": "GPU" if torch.cuda.is_available() else f"CPU, {torch.get_num_threads()} threads",
+        **run_summary(training_args.seed, results["train_runtime_s"]),
     }
 
 
-def _print_report(results: dict, output_dir: Path) -> None:
+def _report(results: dict, output_dir: Path) -> list[str]:
     test = results["test"]
-    print(f"\nTest ({test['size']} texts, threshold {results['threshold']}): one-error {100 * test['one_error']:.2f}, "
-          f"Hamming loss {test['hamming_loss']:.4f}, macro-F1 {100 * test['macro_f1']:.2f}, "
-          f"micro-F1 {100 * test['micro_f1']:.2f}")
-    print(f"Saved to {output_dir} (weights, tokenizer, README.md model card, results.json)")
-    print(f"Reloaded with AutoModelForSequenceClassification: logits reproduced = {results['reload_reproduces_logits']}; "
-          f"text-classification pipeline scores = sigmoid(logits): {results['pipeline_matches_model']}")
-    print(f"Total wall time {results['wall_time_s'] / 60:.1f} min")
+    return [
+        f"\nTest ({test['size']} texts, threshold {results['threshold']}): one-error {100 * test['one_error']:.2f}, "
+        f"Hamming loss {test['hamming_loss']:.4f}, macro-F1 {100 * test['macro_f1']:.2f}, "
+        f"micro-F1 {100 * test['micro_f1']:.2f}",
+        f"Saved to {output_dir} (weights, tokenizer, README.md model card, results.json)",
+        f"Reloaded with AutoModelForSequenceClassification: logits reproduced = {results['reload_reproduces_logits']}; "
+        f"text-classification pipeline scores = sigmoid(logits): {results['pipeline_matches_model']}",
+    ]

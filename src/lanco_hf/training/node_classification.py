@@ -19,9 +19,12 @@ import torch
 from safetensors.torch import save_file
 from transformers import AutoConfig, AutoModel, set_seed
 
-from ..hub.node_classification_card import node_classification_model_card
+from ..hub.methods import methods_of
+from ..hub.model_card import CardContent, CardSpec
 from ..losses.renode import renode_weights, totoro
 from .arguments import ModelArguments
+from .run import finish_run, run_summary
+from .tasks import register_task
 
 logger = logging.getLogger(__name__)
 
@@ -230,6 +233,46 @@ def build_model(model_args: ModelArguments, data):
     return AutoModel.from_config(config)
 
 
+def node_classification_card(config, results: dict) -> CardContent:
+    """The node-classification card: test Weighted-F1 / Macro-F1 (``model-index`` in percent), the split, and the
+    ReNode settings (``results["card"]["renode"]``: ``w_min``, ``w_max``, ``alpha``, ``totoro``, ``time_s``, or
+    ``None`` for a model trained without ReNode weights)."""
+    renode = results["card"]["renode"]
+    return CardContent(
+        metrics=results["test"],
+        methods=methods_of(config),
+        tags=["renode"] if renode else [],
+        variables={
+            "description": (
+                f"A {config.num_layers}-layer {config.gnn_type.upper()} node classifier ({config.model_type}, "
+                f"{config.num_labels} classes), trained {'with' if renode else 'without'} ReNode weights."
+            ),
+            "from_scratch": True,
+            "scores": results["test"],
+        },
+    )
+
+
+NODE_CLASSIFICATION_CARD = CardSpec(
+    template="node_classification.md",
+    task_type="node-classification",
+    task_name="Node classification",
+    pipeline_tag="graph-ml",
+    tags=("custom_code", "node-classification", "torch_geometric"),
+    metrics=("f1",),
+    metric_labels={"weighted_f1": "Weighted-F1", "macro_f1": "Macro-F1"},
+    metric_value=lambda value: round(100 * value, 2),
+    metric_type=lambda metric: "f1",
+    metric_config=lambda metric: metric.split("_")[0],
+    content=node_classification_card,
+)
+
+
+@register_task(
+    "node_classification",
+    arguments=(ModelArguments, NodeClassificationDataArguments, NodeTrainingArguments),
+    card=NODE_CLASSIFICATION_CARD,
+)
 def run_node_classification(
     model_args: ModelArguments,
     data_args: NodeClassificationDataArguments,
@@ -288,28 +331,23 @@ def run_node_classification(
         "loss": model.renode_loss.to_dict(),
         "reload_reproduces_logits": bool(torch.allclose(logits, reloaded_logits, rtol=1e-5, atol=1e-6)),
     }
-    results["card"] = {
+    card = {
         "dataset_name": data_args.dataset,
         "dataset_description": data.description,
         "split_description": _describe_split(data_args, results["split_sizes"]),
         "training_summary": _training_summary(training_args, results),
         "renode": _renode_summary(data_args, results),
     }
-    results["wall_time_s"] = time.monotonic() - started
-    (output_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     (output_dir / "training_history.json").write_text(json.dumps(training["history"]) + "\n")
-    node_classification_model_card(model.config, repo_id=output_dir.name, scores=test, **results["card"]).save(
-        output_dir / "README.md"
-    )
-    print(
+    report = [
         f"\nTest ({results['split_sizes']['test']} nodes): Weighted-F1 {100 * test['weighted_f1']:.2f}, "
-        f"Macro-F1 {100 * test['macro_f1']:.2f} (best epoch {training['best_epoch']}, ReNode {'on' if data_args.renode else 'off'})"
-    )
-    print(
+        f"Macro-F1 {100 * test['macro_f1']:.2f} (best epoch {training['best_epoch']}, "
+        f"ReNode {'on' if data_args.renode else 'off'})",
         f"Saved to {output_dir} (weights, node_split.safetensors, README.md model card, results.json); reloaded with "
-        f"AutoModel.from_pretrained as {type(reloaded).__name__}: logits {'reproduced' if results['reload_reproduces_logits'] else 'DIFFER'}"
-    )
-    return results
+        f"AutoModel.from_pretrained as {type(reloaded).__name__}: logits "
+        f"{'reproduced' if results['reload_reproduces_logits'] else 'DIFFER'}",
+    ]
+    return finish_run(results, output_dir, started, card=card, report=report)
 
 
 def _describe_split(data_args: NodeClassificationDataArguments, sizes: dict) -> str:
@@ -345,9 +383,5 @@ def _training_summary(args: NodeTrainingArguments, results: dict) -> dict:
         "epochs": f"{results['epochs_run']} of {args.num_train_epochs} (early stopping: patience "
         f"{args.early_stopping_patience} after {args.early_stopping_min_epochs}); best epoch {results['best_epoch']}",
         "per-node loss": results["loss"]["loss_type"],
-        "seed": args.seed,
-        "train time (s)": round(results["train_runtime_s"], 1),
-        "hardware": "GPU"
-        if torch.cuda.is_available() and not args.use_cpu
-        else f"CPU, {torch.get_num_threads()} threads",
+        **run_summary(args.seed, results["train_runtime_s"], on_gpu=torch.cuda.is_available() and not args.use_cpu),
     }

@@ -5,7 +5,6 @@ test split through the Trainer's ``compute_metrics``, then model + processor + m
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,12 +17,15 @@ from ..data.pairs import ImageTextGrid, ImageTextPairs, caption_groups, collate_
 from ..data.tuxpaint import tuxpaint_retrieval_dataset
 from ..data.wordpiece import train_wordpiece_tokenizer
 from ..evaluation.retrieval import chance_recall, retrieval_compute_metrics, score_pairs
-from ..hub.retrieval_card import retrieval_card_from_run
+from ..hub.methods import IAIS
+from ..hub.model_card import CardContent, CardSpec
 from ..losses.iais import ALIGNMENTS
 from .arguments import ModelArguments
 from .callbacks import TimeBudgetCallback
 from .iais import SCHEDULES, IAISTrainer
+from .run import batch_size, enum_value, finish_run, optimizer_summary, run_summary, schedule_summary
 from .safe_training import train_safely
+from .tasks import register_task
 
 DATASETS = ("tuxpaint_stamps",)
 
@@ -110,6 +112,56 @@ def grid_of(encoded) -> ImageTextGrid:
     return ImageTextGrid(texts, images, groups, groups)
 
 
+def metric_label(metric: str) -> str:
+    """``t2i_recall@5`` -> ``text->image recall@5``; ``recall_mean`` and ``isd`` -> ``mean recall``, ``mean ISD``."""
+    direction, _, k = metric.partition("_recall@")
+    names = {"t2i": "text->image", "i2t": "image->text"}
+    return f"{names[direction]} recall@{k}" if k else {"recall_mean": "mean recall", "isd": "mean ISD"}[metric]
+
+
+def retrieval_card(config, results: dict) -> CardContent:
+    """The retrieval card: recall@K in both directions and the mean ISD next to chance (a random ranking), and the
+    IAIS settings with the paper (none for the baseline)."""
+    test, chance, iais = results["test"], results["chance"], results.get("iais")
+    metrics = {name: value for name, value in test.items() if name != "size"}
+    regulariser = f" with the IAIS regulariser ({iais['alignment']} alignment)" if iais else " (no IAIS regulariser)"
+    return CardContent(
+        metrics=metrics,
+        methods=[IAIS] if iais else [],
+        tags=["iais"] if iais else [],
+        variables={
+            "description": f"A single-stream {config.model_type} image-text retrieval model{regulariser}.",
+            "eval_size": test["size"],
+            "result_rows": [
+                {
+                    "name": metric_label(name),
+                    "value": f"{value:.3g}" if name == "isd" else f"{100 * value:.2f} %",
+                    "chance": f"{100 * chance[name]:.2f} %" if name in chance else "",
+                }
+                for name, value in metrics.items()
+            ],
+            "iais": iais,
+        },
+    )
+
+
+RETRIEVAL_CARD = CardSpec(
+    template="retrieval.md",
+    task_type="image-text-retrieval",
+    pipeline_tag=None,
+    tags=("image-text-retrieval",),
+    metrics=("recall",),
+    metric_labels=metric_label,
+    metric_value=lambda value: float(f"{value:.4g}"),
+    content=retrieval_card,
+)
+
+
+@register_task(
+    "image_text_retrieval",
+    arguments=(ModelArguments, RetrievalDataArguments, IAISArguments, TrainingArguments),
+    card=RETRIEVAL_CARD,
+)
 def run_retrieval(
     model_args: ModelArguments,
     data_args: RetrievalDataArguments,
@@ -125,7 +177,7 @@ def run_retrieval(
     model, processor = build_model_and_processor(model_args, data_args, list(dataset["train"]["caption"]))
     train = encode_split(dataset["train"], processor, data_args.max_text_length, data_args.max_train_samples)
     test = encode_split(dataset["test"], processor, data_args.max_text_length, data_args.max_test_samples)
-    evaluating = _enum_value(training_args.eval_strategy) != "no"
+    evaluating = enum_value(training_args.eval_strategy) != "no"
     validation = (
         encode_split(dataset["validation"], processor, data_args.max_text_length, data_args.max_eval_samples)
         if evaluating
@@ -176,18 +228,14 @@ def run_retrieval(
         "train_loss": metrics.get("train_loss"),
         "reload_reproduces_scores": reload_ok,
     }
-    results["card"] = {
+    card = {
         "dataset_name": data_args.dataset,
         "dataset_description": _describe(dataset),
         "isd_alignment": iais_args.isd_alignment,
         "example_captions": list(dataset["test"]["caption"][:3]),
         "training_summary": _training_summary(training_args, data_args, iais_args, results),
     }
-    results["wall_time_s"] = time.monotonic() - started
-    (output_dir / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
-    retrieval_card_from_run(output_dir, repo_id=output_dir.name).save(output_dir / "README.md")
-    _print_report(results, output_dir)
-    return results
+    return finish_run(results, output_dir, started, card=card, report=_report(results, output_dir))
 
 
 def _reload_reproduces_scores(model, output_dir: Path, test_split, data_args, isd_alignment: str, size: int = 8) -> bool:
@@ -205,34 +253,27 @@ def _describe(dataset) -> str:
     return f"{dataset['train'].info.description} ({sizes} pairs)"
 
 
-def _enum_value(value) -> str:
-    return str(getattr(value, "value", value))
-
-
 def _training_summary(training_args, data_args, iais_args, results) -> dict:
     return {
         "steps": results["train_steps"],
-        "batch size (matched pairs)": training_args.per_device_train_batch_size * training_args.gradient_accumulation_steps,
+        "batch size (matched pairs)": batch_size(training_args),
         "loss": "hinge ranking with in-batch hard negatives"
         + ("" if iais_args.alignment is None else f" + lambda(t) IAIS ({iais_args.alignment}, L + V modes)"),
         "hard negatives per anchor and direction": iais_args.num_hard_negatives,
         "margin": iais_args.margin,
-        "optimizer": f"{_enum_value(training_args.optim)}, lr {training_args.learning_rate}, weight decay {training_args.weight_decay}",
-        "schedule": f"{_enum_value(training_args.lr_scheduler_type)}, {training_args.warmup_steps} warm-up steps",
+        "optimizer": optimizer_summary(training_args),
+        "schedule": schedule_summary(training_args),
         "image size": data_args.image_size,
-        "seed": training_args.seed,
-        "train time (s)": round(results["train_runtime_s"] or 0.0, 1),
-        "hardware": "GPU" if torch.cuda.is_available() else f"CPU, {torch.get_num_threads()} threads",
+        **run_summary(training_args.seed, results["train_runtime_s"]),
     }
 
 
-def _print_report(results: dict, output_dir: Path) -> None:
+def _report(results: dict, output_dir: Path) -> list[str]:
     test, chance = results["test"], results["chance"]
-    print(f"\nTest ({test['size']} pairs, all captions x all images):")
-    for name, value in test.items():
-        if name != "size":
-            reference = f"   (chance {chance[name]:.4f})" if name in chance else ""
-            print(f"  {name:18s} {value:.4f}{reference}")
-    print(f"Saved to {output_dir} (weights, processor, README.md model card, results.json); "
-          f"reload reproduces scores: {results['reload_reproduces_scores']}")
-    print(f"Total wall time {results['wall_time_s'] / 60:.1f} min")
+    return [
+        f"\nTest ({test['size']} pairs, all captions x all images):",
+        *(f"  {name:18s} {value:.4f}" + (f"   (chance {chance[name]:.4f})" if name in chance else "")
+          for name, value in test.items() if name != "size"),
+        f"Saved to {output_dir} (weights, processor, README.md model card, results.json); "
+        f"reload reproduces scores: {results['reload_reproduces_scores']}",
+    ]

@@ -1,85 +1,71 @@
-"""The tasks ``lanco-hf train`` knows: a YAML run config names its ``task`` (default ``translation``),
-which picks the argument dataclasses it is parsed into and the function that runs it.
+"""The tasks ``lanco-hf train`` knows. A YAML run config names its ``task`` (default ``translation``), which picks
+the argument dataclasses the YAML is parsed into, the runner and the model-card spec.
 
-A task is registered as ``"module:function"`` plus the dotted paths of its argument dataclasses, so the
-CLI imports only what the chosen task needs."""
+A task is registered once, where it is defined, with :func:`register_task` on its runner (in the spirit of timm's
+``register_model``)::
+
+    @register_task("translation", arguments=(ModelArguments, TranslationDataArguments, Seq2SeqTrainingArguments,
+                                             LossArguments), card=TRANSLATION_CARD)
+    def run_translation(model_args, data_args, training_args, loss_args=None, resume=False) -> dict: ...
+
+``TASK_MODULES`` lists the modules that define tasks; they are imported the first time a task is looked up."""
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
+
+TASK_MODULES = (
+    "lanco_hf.training.translation",
+    "lanco_hf.training.image_classification",
+    "lanco_hf.training.node_classification",
+    "lanco_hf.training.contrastive",
+    "lanco_hf.training.retrieval",
+    "lanco_hf.training.multilabel",
+)
 
 
 @dataclass(frozen=True)
 class Task:
-    runner: str  # "lanco_hf.training.translation:run_translation"; called as runner(*parsed_args, resume=bool)
-    arguments: tuple[str, ...]  # dotted paths of the dataclasses the YAML is parsed into, in call order
+    """A registered task: ``runner(*parsed_arguments, resume=bool) -> results`` and the dataclasses the run config
+    is parsed into, in call order; ``card`` is the ``lanco_hf.hub.model_card.CardSpec`` of its runs."""
 
-    def load(self):
-        return _resolve(self.runner), tuple(_resolve(path) for path in self.arguments)
-
-
-TASKS: dict[str, Task] = {
-    "translation": Task(
-        runner="lanco_hf.training.translation:run_translation",
-        arguments=(
-            "lanco_hf.training.arguments:ModelArguments",
-            "lanco_hf.training.arguments:TranslationDataArguments",
-            "transformers:Seq2SeqTrainingArguments",
-            "lanco_hf.training.arguments:LossArguments",
-        ),
-    ),
-    "image_classification": Task(
-        runner="lanco_hf.training.image_classification:run_image_classification",
-        arguments=(
-            "lanco_hf.training.arguments:ModelArguments",
-            "lanco_hf.training.arguments:ImageClassificationDataArguments",
-            "transformers:TrainingArguments",
-            "lanco_hf.training.arguments:LossArguments",
-        ),
-    ),
-    "node_classification": Task(
-        runner="lanco_hf.training.node_classification:run_node_classification",
-        arguments=(
-            "lanco_hf.training.arguments:ModelArguments",
-            "lanco_hf.training.node_classification:NodeClassificationDataArguments",
-            "lanco_hf.training.node_classification:NodeTrainingArguments",
-        ),
-    ),
-    "contrastive_image_text": Task(
-        runner="lanco_hf.training.contrastive:run_contrastive_image_text",
-        arguments=(
-            "lanco_hf.training.arguments:ModelArguments",
-            "lanco_hf.training.contrastive:ContrastiveDataArguments",
-            "lanco_hf.training.contrastive:ContrastiveTrainingArguments",
-        ),
-    ),
-    "image_text_retrieval": Task(
-        runner="lanco_hf.training.retrieval:run_retrieval",
-        arguments=(
-            "lanco_hf.training.arguments:ModelArguments",
-            "lanco_hf.training.retrieval:RetrievalDataArguments",
-            "lanco_hf.training.retrieval:IAISArguments",
-            "transformers:TrainingArguments",
-        ),
-    ),
-    "multilabel_classification": Task(
-        runner="lanco_hf.training.multilabel:run_multilabel_classification",
-        arguments=(
-            "lanco_hf.training.arguments:ModelArguments",
-            "lanco_hf.training.multilabel:MultilabelDataArguments",
-            "transformers:TrainingArguments",
-        ),
-    ),
-}
+    name: str
+    runner: Callable[..., dict]
+    arguments: tuple[type, ...]
+    card: object | None = None
 
 
-def _resolve(path: str):
-    module, _, name = path.partition(":")
-    return getattr(importlib.import_module(module), name)
+TASKS: dict[str, Task] = {}
+
+
+def register_task(name: str, *, arguments: tuple[type, ...], card=None):
+    """Register the decorated runner as task ``name``, parsed into ``arguments`` and described by ``card``."""
+
+    def decorator(runner: Callable[..., dict]) -> Callable[..., dict]:
+        if name in TASKS and TASKS[name].runner is not runner:
+            raise ValueError(f"task {name!r} is registered twice: by {TASKS[name].runner.__module__} and {runner.__module__}")
+        TASKS[name] = Task(name=name, runner=runner, arguments=tuple(arguments), card=card)
+        return runner
+
+    return decorator
+
+
+def _import_task_modules() -> None:
+    for module in TASK_MODULES:
+        importlib.import_module(module)
+
+
+def available_tasks() -> list[str]:
+    """The names of every registered task, sorted."""
+    _import_task_modules()
+    return sorted(TASKS)
 
 
 def get_task(name: str) -> Task:
+    if name not in TASKS:
+        _import_task_modules()
     if name not in TASKS:
         raise ValueError(f"task={name!r} is not supported; allowed values: {', '.join(sorted(TASKS))}")
     return TASKS[name]

@@ -3,11 +3,9 @@ checkpoint + tokenizer + generation config + model card, and a reload through ``
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
-import torch
 from transformers import (
     AutoConfig,
     AutoModelForSeq2SeqLM,
@@ -21,12 +19,15 @@ from transformers import (
 from ..data.bible import bible_translation_dataset
 from ..data.tokenizer import cached_bpe_tokenizer
 from ..evaluation.translation import translate, translation_scores
-from ..hub.model_card import translation_card_from_run
+from ..hub.methods import methods_of, methods_of_loss
+from ..hub.model_card import CardContent, CardSpec
 from .arguments import LossArguments, ModelArguments, TranslationDataArguments
 from .callbacks import TimeBudgetCallback
 from .loss_functions import build_run_loss
+from .run import batch_size, finish_run, optimizer_summary, run_summary, schedule_summary
 from .safe_training import train_safely
 from .sampling import ResumableLengthGroupingMixin
+from .tasks import register_task
 
 
 class TranslationTrainer(ResumableLengthGroupingMixin, Seq2SeqTrainer):
@@ -90,6 +91,46 @@ def tokenize_splits(dataset, tokenizer, data_args: TranslationDataArguments):
     return splits
 
 
+def translation_card(config, results: dict) -> CardContent:
+    """The translation card: BLEU / chrF next to the copy-the-source baseline, examples, the loss's method."""
+    test, loss, card = results["test"], results.get("loss"), results["card"]
+    methods = methods_of(config) + methods_of_loss(loss)
+    source, target = card["languages"]
+    scores = {"bleu": test["bleu"], "chrf": test["chrf"]}
+    examples = card["examples"]
+    return CardContent(
+        metrics=scores,
+        methods=methods,
+        task_name=f"Translation {source}-{target}",
+        card_data={"language": [source, target], "widget": [{"text": example["source"]} for example in examples[:2]]},
+        variables={
+            "description": f"A {methods[0].name} ({config.model_type}) translating {source} to {target}.",
+            "eval_size": test["size"],
+            "scores": scores,
+            "baseline_scores": results.get("copy_source_baseline"),
+            "example_source": examples[0]["source"] if examples else "",
+            "loss": loss,
+        },
+    )
+
+
+TRANSLATION_CARD = CardSpec(
+    template="seq2seq.md",
+    task_type="translation",
+    pipeline_tag="translation",
+    tags=("custom_code", "translation"),
+    metrics=("bleu", "chrf"),
+    metric_labels={"bleu": "BLEU", "chrf": "chrF"},
+    metric_value=lambda value: round(value, 2),
+    content=translation_card,
+)
+
+
+@register_task(
+    "translation",
+    arguments=(ModelArguments, TranslationDataArguments, Seq2SeqTrainingArguments, LossArguments),
+    card=TRANSLATION_CARD,
+)
 def run_translation(
     model_args: ModelArguments,
     data_args: TranslationDataArguments,
@@ -161,7 +202,7 @@ def run_translation(
     }
     if results["train_runtime_s"] and results["train_source_tokens"]:
         results["train_source_tokens_per_s"] = results["train_source_tokens"] / results["train_runtime_s"]
-    results["card"] = {
+    card = {
         "dataset_name": data_args.dataset,
         "dataset_description": _describe(dataset, data_args),
         "languages": [data_args.source_lang, data_args.target_lang],
@@ -169,11 +210,8 @@ def run_translation(
         "examples": examples,
         "training_summary": _training_summary(training_args, data_args, results),
     }
-    results["wall_time_s"] = time.monotonic() - started
-    (output_dir / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
-    translation_card_from_run(output_dir, repo_id=output_dir.name).save(output_dir / "README.md")
-    _print_report(results, examples, again, type(reloaded).__name__, output_dir)
-    return results
+    return finish_run(results, output_dir, started, card=card,
+                      report=_report(results, examples, again, type(reloaded).__name__, output_dir))
 
 
 def _describe(dataset, data_args: TranslationDataArguments) -> str:
@@ -182,33 +220,27 @@ def _describe(dataset, data_args: TranslationDataArguments) -> str:
     return f"{description} ({sizes} pairs)"
 
 
-def _enum_value(value) -> str:
-    return str(getattr(value, "value", value))
-
-
 def _training_summary(training_args, data_args, results) -> dict:
     return {
         "steps": results["train_steps"],
-        "batch size": training_args.per_device_train_batch_size * training_args.gradient_accumulation_steps
-        * training_args.world_size,
+        "batch size": batch_size(training_args, training_args.world_size),
         "processes": training_args.world_size,
-        "optimizer": f"{_enum_value(training_args.optim)}, lr {training_args.learning_rate}, weight decay {training_args.weight_decay}",
-        "schedule": f"{_enum_value(training_args.lr_scheduler_type)}, {training_args.warmup_steps} warm-up steps",
+        "optimizer": optimizer_summary(training_args),
+        "schedule": schedule_summary(training_args),
         "label smoothing": training_args.label_smoothing_factor,
         "max length (source / target)": f"{data_args.max_source_length} / {data_args.max_target_length}",
-        "seed": training_args.seed,
-        "train time (s)": round(results["train_runtime_s"] or 0.0, 1),
-        "hardware": "GPU" if torch.cuda.is_available() else f"CPU, {torch.get_num_threads()} threads",
+        **run_summary(training_args.seed, results["train_runtime_s"]),
     }
 
 
-def _print_report(results: dict, examples: list[dict], reloaded: list[str], model_class: str, output_dir: Path) -> None:
+def _report(results: dict, examples: list[dict], reloaded: list[str], model_class: str, output_dir: Path) -> list[str]:
     test = results["test"]
     baseline = results["copy_source_baseline"]
-    print(f"\nTest ({test['size']} pairs): BLEU {test['bleu']:.2f}, chrF {test['chrf']:.2f}"
-          f"  |  copy-the-source baseline: BLEU {baseline['bleu']:.2f}, chrF {baseline['chrf']:.2f}")
-    print(f"Saved to {output_dir} (weights, tokenizer, generation_config.json, README.md model card, results.json)")
-    print(f"Reloaded as {model_class} with AutoModelForSeq2SeqLM.from_pretrained; translations:")
-    for example, hypothesis in zip(examples, reloaded):
-        print(f"  EN:  {example['source']}\n  REF: {example['reference']}\n  OUT: {hypothesis}\n")
-    print(f"Total wall time {results['wall_time_s'] / 60:.1f} min")
+    return [
+        f"\nTest ({test['size']} pairs): BLEU {test['bleu']:.2f}, chrF {test['chrf']:.2f}"
+        f"  |  copy-the-source baseline: BLEU {baseline['bleu']:.2f}, chrF {baseline['chrf']:.2f}",
+        f"Saved to {output_dir} (weights, tokenizer, generation_config.json, README.md model card, results.json)",
+        f"Reloaded as {model_class} with AutoModelForSeq2SeqLM.from_pretrained; translations:",
+        *(f"  EN:  {example['source']}\n  REF: {example['reference']}\n  OUT: {hypothesis}\n"
+          for example, hypothesis in zip(examples, reloaded)),
+    ]

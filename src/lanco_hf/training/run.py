@@ -1,0 +1,68 @@
+"""The skeleton every task runner shares after its own training and evaluation: ``results.json``, the model card,
+the printed report (:func:`finish_run`), and the training-settings rows every card's Training table has."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+import torch
+
+
+def finish_run(results: dict, output_dir: str | Path, started: float, *, card: dict | None,
+               report: Iterable[str] = ()) -> dict:
+    """Finish a run on the main process: store ``card`` (the card's run-specific fields: dataset name and
+    description, training summary, examples, ...) under ``results["card"]`` and the wall time since ``started``
+    (``time.monotonic()``) under ``results["wall_time_s"]``, write ``output_dir/results.json``, render the model card
+    to ``output_dir/README.md`` (when ``card`` is given), print the ``report`` lines and the wall time, and return
+    ``results``."""
+    from ..hub.model_card import card_from_run
+
+    output_dir = Path(output_dir)
+    if card is not None:
+        results["card"] = card
+    results["wall_time_s"] = time.monotonic() - started
+    (output_dir / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    if card is not None:
+        card_from_run(output_dir).save(output_dir / "README.md")
+    for line in report:
+        print(line)
+    print(f"Total wall time {results['wall_time_s'] / 60:.1f} min")
+    return results
+
+
+def enum_value(value) -> str:
+    """The value of a ``TrainingArguments`` enum field (``optim``, ``lr_scheduler_type``, ``eval_strategy``)."""
+    return str(getattr(value, "value", value))
+
+
+def optimizer_summary(training_args, learning_rates: str = "") -> str:
+    """``"adamw_torch, lr 0.001, weight decay 0.01"``; ``learning_rates`` adds the learning rates of other groups."""
+    return (f"{enum_value(training_args.optim)}, lr {training_args.learning_rate}{learning_rates}, "
+            f"weight decay {training_args.weight_decay}")
+
+
+def schedule_summary(training_args, warmup: str = "{} warm-up steps") -> str:
+    """``"linear, 10 warm-up steps"`` (``warmup`` formats the warm-up steps)."""
+    return f"{enum_value(training_args.lr_scheduler_type)}, {warmup.format(training_args.warmup_steps)}"
+
+
+def epochs_summary(training_args):
+    return training_args.num_train_epochs if training_args.max_steps <= 0 else "by steps"
+
+
+def batch_size(training_args, processes: int = 1) -> int:
+    """The number of examples per optimiser step over ``processes`` processes."""
+    return training_args.per_device_train_batch_size * training_args.gradient_accumulation_steps * processes
+
+
+def run_summary(seed: int, train_runtime_s: float | None, on_gpu: bool | None = None) -> dict:
+    """The last rows of every Training table: seed, training time and hardware."""
+    on_gpu = torch.cuda.is_available() if on_gpu is None else on_gpu
+    return {
+        "seed": seed,
+        "train time (s)": round(train_runtime_s or 0.0, 1),
+        "hardware": "GPU" if on_gpu else f"CPU, {torch.get_num_threads()} threads",
+    }
