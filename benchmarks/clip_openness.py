@@ -30,7 +30,7 @@ from transformers import AutoModel, AutoProcessor
 from lanco_hf.cli import main as lanco_hf
 from lanco_hf.data.emoji import EMOJI_TEMPLATES, emoji_dataset
 from lanco_hf.evaluation.openness import OpennessEvaluator, OpennessResult
-from lanco_hf.evaluation.openness_cli import repe_retrievals, vocabularies_of
+from lanco_hf.evaluation.openness import repe_retrievals, vocabularies_of
 from lanco_hf.evaluation.openness_report import openness_markdown, plot_openness_curves
 from lanco_hf.evaluation.zero_shot import prompt_class_features
 

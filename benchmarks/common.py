@@ -1,4 +1,4 @@
-"""Timers and memory probes shared by the performance benchmarks (issue 11).
+"""Timers and memory probes shared by the performance benchmarks (docs/performance.md).
 
 Every speed claim is a ratio measured in one run: the candidates are called round-robin (A B C A B C ...) after
 warm-up rounds and each one's median is taken, so a machine shared with other jobs slows them alike. Peak memory

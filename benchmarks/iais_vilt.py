@@ -46,7 +46,7 @@ PAPER = {
 CLAIM = (
     "The paper fine-tunes pretrained UNITER (base / large) on Flickr30k and MS-COCO and reports that IAIS improves "
     "R@1 in both directions and that ISD is anti-correlated with recall. Its IAIS tables were not available here "
-    "(methods.md §2: only UNITER's baselines are verified), so only the direction of each effect is compared."
+    "(only UNITER's baselines could be checked), so only the direction of each effect is compared."
 )
 
 

@@ -5,7 +5,7 @@ transformers' ``MarianMTModel`` of identical dimensions (post-norm, ReLU, sinuso
 - training: one step (forward, backward, AdamW) on a batch of source and target tokens; tokens/s counts both;
 - generation: greedy, cached, every sequence forced to the same number of new tokens (batch 16, 64 new tokens).
 
-Targets (issue 11): the plain lanco core (dense attention, LayerNorm, standard layer) >= 0.95x Marian in both;
+Targets (docs/performance.md): the plain lanco core (dense attention, LayerNorm, standard layer) >= 0.95x Marian in both;
 every method's overhead is reported as a time ratio to the plain core.
 Writes ``benchmarks/results/model_throughput.{json,md}`` (``model_throughput_quick.*`` with ``--quick``).
 

@@ -1,4 +1,4 @@
-"""Regenerate every performance table of issue 11 in one command: attention kernels, whole-model throughput against
+"""Regenerate every performance table of docs/performance.md in one command: attention kernels, whole-model throughput against
 Marian, MFU and scaling; each writes ``benchmarks/results/<name>[_quick].{json,md}``, and the tables are copied
 into ``docs/performance.md`` between its ``<!-- performance-tables:start -->`` / ``:end -->`` markers (the
 written analysis around them is kept), plots copied next to it as ``docs/performance_<name>.png`` (the result files

@@ -1,4 +1,4 @@
-"""Layer-wise cross-view decoding (methods.md §3): the routing map, what each decoder layer reads (hooks), which
+"""Layer-wise cross-view decoding ("Layer-Wise Cross-View Decoding for Sequence-to-Sequence Learning", Liu et al., arXiv:2005.08081): the routing map, what each decoder layer reads (hooks), which
 decoder layers an encoder layer influences, "last" == the plain Transformer, per-layer states kept for generation
 and cross-attention projected once per generation. The foundation's model checks run on cross-view configs in
 test_seq2seq_models.py."""

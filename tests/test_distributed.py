@@ -59,7 +59,7 @@ def test_lanco_hf_train_runs_on_two_processes(launcher, verse_dataset, tmp_path)
     port = {"torchrun": "29535", "accelerate": "29536"}[launcher]
     prefix = {
         "torchrun": [str(bin_dir / "torchrun"), "--nproc_per_node", "2", "--master_port", port],
-        # no --cpu: with it accelerate silently starts one process (hf_v5_notes §5)
+        # no --cpu: with it accelerate silently starts one process (accelerate's --cpu flag)
         "accelerate": [str(bin_dir / "accelerate"), "launch", "--multi_gpu", "--num_processes", "2", "--num_machines",
                        "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", port],
     }[launcher]

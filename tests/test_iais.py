@@ -1,4 +1,4 @@
-"""IAIS (methods.md §2): block-restricted attention maps, singular / distributed alignment, the symmetric-KL loss on
+"""IAIS ("Learning Relation Alignment for Calibrated Cross-modal Retrieval", Ren et al., ACL 2021): block-restricted attention maps, singular / distributed alignment, the symmetric-KL loss on
 positive pairs, ISD and recall@K against independent computations; the ViLT hooks, the Trainer glue (hard
 negatives, lambda(t) schedule, compute_metrics) on a tiny ViLT; the Tux Paint data (skipped without the package) and the
 run configs."""
@@ -525,7 +525,7 @@ def test_retrieval_run_end_to_end_and_evaluate_command(tmp_path, monkeypatch):
 
     metrics_file = tmp_path / "metrics.json"
     with contextlib.redirect_stdout(io.StringIO()):
-        main(["evaluate", "retrieval", str(output), "--max-samples", "12", "--output", str(metrics_file)])
+        main(["evaluate", "retrieval", "--model", str(output), "--max-samples", "12", "--output", str(metrics_file)])
     evaluated = json.loads(metrics_file.read_text())
     assert evaluated["size"] == 12
     for name, value in results["test"].items():

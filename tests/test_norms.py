@@ -1,4 +1,4 @@
-"""AdaNorm, LayerNorm-simple and DetachNorm against the formulas of methods.md §6, computed independently
+"""AdaNorm, LayerNorm-simple and DetachNorm against the formulas of "Understanding and Improving Layer Normalization" (Xu et al., NeurIPS 2019, Sec. 3 and 5), computed independently
 here in float64 (unbiased std, eps on sigma), forward and backward."""
 
 import pytest

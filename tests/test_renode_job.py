@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -205,7 +206,7 @@ def test_totoro_evaluation_reports_the_mean_conflict():
 
     data = synthetic_graph()
     data_args = NodeClassificationDataArguments(train_per_class=5, valid_per_class=10)
-    rows = graph_totoro(data, data_args, [0, 1])
+    rows = graph_totoro(data, {seed: make_split(data, replace(data_args, split_seed=seed))[0] for seed in (0, 1)})
     for row, seed in zip(rows, (0, 1)):
         train = make_split(
             data, NodeClassificationDataArguments(train_per_class=5, valid_per_class=10, split_seed=seed)

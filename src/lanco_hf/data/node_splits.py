@@ -107,4 +107,28 @@ def step_imbalance_split(
     return _masks(labels.numel(), values, order, train, dict.fromkeys(range(num_classes), valid_per_class))
 
 
-__all__ = ["step_imbalance_split", "topology_imbalance_split"]
+NODE_SPLITS = ("topology", "step")
+
+
+def node_split(
+    labels: torch.Tensor,
+    split: str,
+    *,
+    train_per_class: int = 20,
+    valid_per_class: int = 30,
+    labeling_ratio: float = 0.01,
+    imb_ratio: float = 1.0,
+    head_classes: Sequence[int] = (0, 1, 2),
+    seed: int = 0,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The ``(train_mask, valid_mask, test_mask)`` of protocol ``split``: ``"topology"``
+    (:func:`topology_imbalance_split`, which uses ``train_per_class``) or ``"step"`` (:func:`step_imbalance_split`,
+    which uses ``labeling_ratio``, ``imb_ratio`` and ``head_classes``)."""
+    if split == "topology":
+        return topology_imbalance_split(labels, train_per_class, valid_per_class, seed)
+    if split == "step":
+        return step_imbalance_split(labels, labeling_ratio, imb_ratio, head_classes, valid_per_class, seed)
+    raise ValueError(f"split={split!r} is not supported; allowed values: {', '.join(map(repr, NODE_SPLITS))}")
+
+
+__all__ = ["NODE_SPLITS", "node_split", "step_imbalance_split", "topology_imbalance_split"]

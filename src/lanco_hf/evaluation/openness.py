@@ -49,11 +49,14 @@ __all__ = [
     "expansion_orders",
     "filter_captions",
     "openness_markdown",
+    "caption_rows",
     "openness_scores",
     "plot_openness_curves",
     "prompt_class_features",
     "repe_class_features",
+    "repe_retrievals",
     "retrieve_captions",
+    "vocabularies_of",
 ]
 
 
@@ -267,3 +270,42 @@ class OpennessEvaluator:
                 f"({len(self.classnames)}, {self.image_features.shape[1]}) in classnames order"
             )
         return openness_scores(self.image_features @ class_features.T.float(), self.labels, self.vocabularies, self.trials, self.seed)
+
+
+def vocabularies_of(splits, class_column: str, vocabulary_column: str) -> dict[str, list[str]]:
+    """Vocabulary name -> its class names, over all splits (sorted, so the expansion orders are reproducible)."""
+    vocabulary_of: dict[str, str] = {}
+    for split in splits:
+        for name, vocabulary in zip(split[class_column], split[vocabulary_column]):
+            if vocabulary_of.setdefault(name, vocabulary) != vocabulary:
+                raise ValueError(f"class {name!r} is in vocabularies {vocabulary_of[name]!r} and {vocabulary!r}")
+    vocabularies: dict[str, list[str]] = {}
+    for name, vocabulary in sorted(vocabulary_of.items()):
+        vocabularies.setdefault(vocabulary, []).append(name)
+    return dict(sorted(vocabularies.items()))
+
+
+def caption_rows(split, caption_column: str) -> tuple[list[str], list[int]]:
+    """The captions of ``split``, one per entry, with the row each comes from."""
+    captions, rows = [], []
+    for row, value in enumerate(split[caption_column]):
+        for caption in [value] if isinstance(value, str) else value:
+            captions.append(caption)
+            rows.append(row)
+    return captions, rows
+
+
+def repe_retrievals(
+    evaluator: OpennessEvaluator, corpus, caption_column: str, image_column: str, kinds: list[str], k: int,
+    num_retrieved: int, query_template: str,
+) -> dict[str, RepeRetrieval]:
+    """REPE's retrieval from the captions of ``corpus`` (a split), searched by the captions' own text features
+    (``"text"``) and / or by the features of the images they describe (``"image"``, as LAION's index)."""
+    captions, rows = caption_rows(corpus, caption_column)
+    retrievals = {}
+    for kind in kinds:
+        index = evaluator.encoder.encode_images(corpus[image_column])[torch.as_tensor(rows)] if kind == "image" else None
+        retrievals[f"REPE ({kind} index)"] = evaluator.retrieve(
+            captions, k=k, num_retrieved=num_retrieved, query_template=query_template, index=index
+        )
+    return retrievals

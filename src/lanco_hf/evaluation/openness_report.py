@@ -1,8 +1,9 @@
 """Openness results as a Markdown table and as extensibility / stability curves (PNG, matplotlib), one line
-per method."""
+per method, and all of it written to a folder (``write_openness``)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -56,3 +57,14 @@ def plot_openness_curves(results: Mapping[str, OpennessResult], output_dir: str 
         plt.close(figure)
         paths.append(path)
     return paths
+
+
+def write_openness(summary: dict, results: dict[str, OpennessResult], output_dir: Path, stem: str = "openness") -> str:
+    """``{stem}.json`` (``summary`` plus every result), ``{stem}.md`` and the two curve PNGs; returns the table."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    summary = {**summary, "results": {name: result.to_dict() for name, result in results.items()}}
+    (output_dir / f"{stem}.json").write_text(json.dumps(summary, indent=2) + "\n")
+    markdown = openness_markdown(results)
+    (output_dir / f"{stem}.md").write_text(markdown)
+    plot_openness_curves(results, output_dir, prefix=stem)
+    return markdown

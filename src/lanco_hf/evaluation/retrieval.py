@@ -1,48 +1,32 @@
 """Image-text retrieval evaluation for single-stream models: recall@K in both directions over a held-out set and
-the intra-modal self-attention distance (ISD, methods.md §2) of the matched pairs.
+the intra-modal self-attention distance (ISD; "Learning Relation Alignment for Calibrated Cross-modal Retrieval",
+Ren et al., ACL 2021, Sec. 3.3) of the matched pairs.
 
 - ``recall_at_k(scores, relevant)``: text->image (each caption ranks all images) and image->text (each image ranks
   all captions) recall@K; a query is a hit when one of its relevant items is among the first K. Ties count against
   the model (an irrelevant candidate scoring the same as the best relevant one ranks before it).
-- ``isd(query, key, text_mask, image_mask)``: per pair, the symmetric KL between the linguistic self-attention of
+- ``isd(query, key, text_mask, image_mask)`` (from ``lanco_hf.losses.iais``): per pair, the symmetric KL between the linguistic self-attention of
   the last layer and the visual self-attention mapped into linguistic space (``IAISLoss``'s quantity, no gradient).
   The paper's ISDa maps with Flickr30k-Entities phrase-box annotations; without annotations the mapping is the
   model's own alignment (singular: argmax word->region, by default; or distributed). Lower is more consistent.
 - ``evaluate_retrieval(model, grid)`` scores every (caption, image) pair of an ``ImageTextGrid`` with a ViLT
   model and returns both; ``retrieval_compute_metrics`` is the same as a ``Trainer`` ``compute_metrics``
-  (see ``lanco_hf.training.iais.IAISTrainer``); ``lanco-hf evaluate retrieval RUN_DIR`` runs it on a saved model.
+  (see ``lanco_hf.training.iais.IAISTrainer``); ``lanco-hf evaluate retrieval --model RUN_DIR`` runs it on a
+  saved model.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
-from pathlib import Path
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from ..losses.capture import ViltQueryKeyCapture
-from ..losses.iais import iais_distance
+from ..losses.iais import isd
 
 DEFAULT_KS = (1, 5, 10)
-
-
-@torch.no_grad()
-def isd(
-    query: torch.Tensor,
-    key: torch.Tensor,
-    text_mask: torch.Tensor,
-    image_mask: torch.Tensor,
-    alignment: str = "singular",
-    mode: str = "L",
-) -> torch.Tensor:
-    """The ISD of every pair, ``(batch,)``, from the last layer's per-head ``query`` / ``key`` states
-    ``(batch, heads, N, head_dim)`` and the boolean text / image span masks ``(batch, N)``; average it over the
-    matched pairs of a held-out set for the mean ISD. ``mode="V"`` measures the visual side instead."""
-    return iais_distance(query, key, text_mask, image_mask, alignment, mode)
 
 
 def _ranks(scores: torch.Tensor, relevant: torch.Tensor) -> torch.Tensor:
@@ -151,43 +135,3 @@ def evaluate_retrieval(
         pair_isd[text, image] = distances.double().cpu()
         relevant[text, image] = match.bool()
     return retrieval_metrics(scores, relevant, pair_isd)
-
-
-def main(argv: list[str] | None = None) -> dict[str, float]:
-    """``lanco-hf evaluate retrieval RUN_DIR``: recall@K and mean ISD of a saved ViLT retrieval model on a split of
-    the Tux Paint stamps."""
-    from transformers import AutoProcessor, ViltForImageAndTextRetrieval
-
-    from ..data.pairs import ImageTextGrid, caption_groups, encode_pairs
-    from ..data.tuxpaint import tuxpaint_retrieval_dataset
-
-    parser = argparse.ArgumentParser(prog="lanco-hf evaluate retrieval", description=main.__doc__)
-    parser.add_argument("model", help="folder (or Hub repo) with a ViltForImageAndTextRetrieval and its processor")
-    parser.add_argument("--split", default="test", choices=("train", "validation", "test"))
-    parser.add_argument("--validation-fraction", type=float, default=0.1)
-    parser.add_argument("--test-fraction", type=float, default=0.15)
-    parser.add_argument("--max-samples", type=int, help="evaluate on the first N pairs of the split")
-    parser.add_argument("--max-text-length", type=int, default=40)
-    parser.add_argument("--batch-size", type=int, default=256)
-    parser.add_argument("--isd-alignment", default="singular", choices=("singular", "distributed"))
-    parser.add_argument("--output", type=Path, help="write the metrics to this JSON file")
-    args = parser.parse_args(argv)
-    if args.max_samples is not None and args.max_samples < 2:
-        parser.error(f"--max-samples={args.max_samples} is out of range; allowed: >= 2")
-
-    model = ViltForImageAndTextRetrieval.from_pretrained(args.model)
-    processor = AutoProcessor.from_pretrained(args.model)
-    split = tuxpaint_retrieval_dataset(model.config.image_size, args.validation_fraction, args.test_fraction)[args.split]
-    if args.max_samples is not None:
-        split = split.select(range(min(args.max_samples, len(split))))
-    captions = list(split["caption"])
-    texts, images = encode_pairs(processor, captions, list(split["image"]), args.max_text_length)
-    groups = caption_groups(captions)
-    metrics = evaluate_retrieval(model, ImageTextGrid(texts, images, groups, groups), args.batch_size, args.isd_alignment)
-    print(f"{args.split} split, {len(split)} pairs ({args.model})")
-    print("| metric | value |\n|---|---|")
-    for name, value in metrics.items():
-        print(f"| {name} | {value:.4f} |")
-    if args.output:
-        args.output.write_text(json.dumps({"split": args.split, "size": len(split), **metrics}, indent=2) + "\n")
-    return metrics

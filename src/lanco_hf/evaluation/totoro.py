@@ -1,42 +1,27 @@
-"""``lanco-hf evaluate totoro``: the topology imbalance (Totoro, Chen et al. NeurIPS 2021) of a graph's labelled
-set over several splits: the mean influence conflict of the labelled nodes, per class and overall, with the time
-the sparse computation took.
-
-    lanco-hf evaluate totoro --dataset cora --split_seeds 0 1 2 3 4 --output totoro_cora.json
-"""
+"""The topology imbalance of a graph's labelled set (Totoro, "Topology-Imbalance Learning for Semi-Supervised Node
+Classification", Chen et al., NeurIPS 2021, Sec. 3.2): over several training masks, the mean influence conflict of
+the labelled nodes, per class and overall, with the time the sparse computation took."""
 
 from __future__ import annotations
 
-import json
 import time
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
 
-from transformers import HfArgumentParser
+import torch
 
 from ..losses.renode import totoro
-from ..training.node_classification import NodeClassificationDataArguments, load_graph, make_split
 
 
-@dataclass
-class TotoroArguments:
-    split_seeds: list[int] = field(default_factory=lambda: [0, 1, 2, 3, 4], metadata={"help": "Splits to measure."})
-    output: str | None = field(default=None, metadata={"help": "Write the results to this JSON file."})
-
-
-def graph_totoro(data, data_args: NodeClassificationDataArguments, split_seeds: list[int]) -> list[dict]:
-    """Per split seed: the graph-level Totoro, the mean conflict of each class's labelled nodes and the seconds."""
+def graph_totoro(
+    data, train_masks: Mapping[int, torch.Tensor], alpha: float = 0.15, tol: float = 1e-8
+) -> list[dict]:
+    """Per split seed of ``train_masks`` (seed -> boolean training mask over ``data``'s nodes): the graph-level
+    Totoro, the mean conflict of each class's labelled nodes (``data.label_names``) and the seconds it took, with
+    personalized PageRank of teleport probability ``alpha`` run to tolerance ``tol``."""
     rows = []
-    for seed in split_seeds:
-        train_mask = make_split(data, replace(data_args, split_seed=seed))[0]
+    for seed, train_mask in train_masks.items():
         started = time.perf_counter()
-        conflict = totoro(
-            data.edge_index,
-            train_mask,
-            data.y,
-            num_classes=len(data.label_names),
-            alpha=data_args.pagerank_alpha,
-            tol=data_args.pagerank_tol,
-        )
+        conflict = totoro(data.edge_index, train_mask, data.y, num_classes=len(data.label_names), alpha=alpha, tol=tol)
         seconds = time.perf_counter() - started
         per_class = {
             name: float(conflict[train_mask & (data.y == c)].mean()) for c, name in enumerate(data.label_names)
@@ -51,19 +36,3 @@ def graph_totoro(data, data_args: NodeClassificationDataArguments, split_seeds: 
             }
         )
     return rows
-
-
-def main(argv: list[str]) -> None:
-    data_args, args = HfArgumentParser((NodeClassificationDataArguments, TotoroArguments)).parse_args_into_dataclasses(
-        argv
-    )
-    data = load_graph(data_args)
-    rows = graph_totoro(data, data_args, args.split_seeds)
-    print(f"Totoro of {data.description}, {data_args.split} split:")
-    print("| split seed | labelled nodes | Totoro | time (s) |\n|---|---|---|---|")
-    for row in rows:
-        print(f"| {row['split_seed']} | {row['labelled_nodes']} | {row['totoro']:.4e} | {row['seconds']:.2f} |")
-    if args.output:
-        with open(args.output, "w", encoding="utf-8") as handle:
-            json.dump({"dataset": data_args.dataset, "data": data_args.__dict__, "splits": rows}, handle, indent=2)
-        print(f"wrote {args.output}")

@@ -1,5 +1,5 @@
 """IAIS, intra-modal self-attention alignment (Ren et al., "Learning Relation Alignment for Calibrated Cross-modal
-Retrieval", ACL 2021; methods.md §2), for any single-stream vision-language transformer.
+Retrieval", ACL 2021, Sec. 3), for any single-stream vision-language transformer.
 
 From the per-head query/key states of the model's last layer, four block-restricted attention maps are computed:
 each is a softmax restricted to one block of keys (text or image), kept only on one block of queries, then averaged
@@ -144,6 +144,23 @@ def iais_distance(
     pseudo = pseudo_attention(maps, alignment, mode)
     real, rows = (maps.text_text, maps.text_mask) if mode == "L" else (maps.image_image, maps.image_mask)
     return symmetric_kl(real, pseudo, rows, DISTRIBUTED_LOG_EPS if alignment == "distributed" else 0.0)
+
+
+
+@torch.no_grad()
+def isd(
+    query: torch.Tensor,
+    key: torch.Tensor,
+    text_mask: torch.Tensor,
+    image_mask: torch.Tensor,
+    alignment: str = "singular",
+    mode: str = "L",
+) -> torch.Tensor:
+    """The ISD metric of every pair, ``(batch,)``: :func:`iais_distance` without gradient, from the last layer's
+    per-head ``query`` / ``key`` states ``(batch, heads, N, head_dim)`` and the boolean text / image span masks
+    ``(batch, N)``; average it over the matched pairs of a held-out set for the mean ISD. ``mode="V"`` measures the
+    visual side instead."""
+    return iais_distance(query, key, text_mask, image_mask, alignment, mode)
 
 
 class IAISLoss(nn.Module):

@@ -1,4 +1,4 @@
-"""Trainer glue for image-text retrieval with the IAIS regulariser on transformers' ViLT (methods.md §2).
+"""Trainer glue for image-text retrieval with the IAIS regulariser on transformers' ViLT ("Learning Relation Alignment for Calibrated Cross-modal Retrieval" (Ren et al., ACL 2021), Sec. 3).
 
 ``IAISTrainer`` is a ``Trainer`` whose training batches are matched (caption, image) pairs
 (``lanco_hf.data.pairs.ImageTextPairs``). For a batch of ``n`` pairs it

@@ -5,7 +5,7 @@ A loss module maps logits ``(..., num_classes)`` and labels ``(...)`` (``-100`` 
 ``reduction="sum"``; one function then serves sequence classification, image classification and seq2seq
 (token level). It returns the summed loss divided by the Trainer's ``num_items_in_batch`` (the number of
 labels that are not ``-100`` over all accumulated micro-batches and, under DDP, all processes), so gradient
-accumulation and DDP give the gradient of one big batch (hf_v5_notes §0.7, §1.7)."""
+accumulation and DDP give the gradient of one big batch (transformers' ``Trainer`` passes ``num_items_in_batch`` to ``compute_loss_func``)."""
 
 from __future__ import annotations
 

@@ -19,6 +19,8 @@ import torch
 from safetensors.torch import save_file
 from transformers import AutoConfig, AutoModel, set_seed
 
+from ..data.node_graphs import NODE_DATASETS as DATASETS
+from ..data.node_splits import NODE_SPLITS as SPLITS
 from ..hub.methods import methods_of
 from ..hub.model_card import CardContent, CardSpec
 from ..losses.renode import renode_weights, totoro
@@ -27,9 +29,6 @@ from .run import finish_run, run_summary
 from .tasks import register_task
 
 logger = logging.getLogger(__name__)
-
-DATASETS = ("cora", "citeseer", "pubmed", "debian_packages")
-SPLITS = ("topology", "step")
 
 
 @dataclass
@@ -115,41 +114,24 @@ class NodeTrainingArguments:
 
 def load_graph(data_args: NodeClassificationDataArguments):
     """The graph as a ``torch_geometric.data.Data`` with ``label_names`` and a ``description``."""
-    if data_args.dataset == "debian_packages":
-        from ..data.debian_graph import debian_package_graph
+    from ..data.node_graphs import load_node_graph
 
-        data = debian_package_graph(data_args.debian_min_class_size, data_args.debian_num_features)
-        data.description = (
-            f"the Debian package dependency graph from apt-cache dumpavail ({data.num_nodes:,} packages, "
-            f"{data.edge_index.shape[1] // 2:,} undirected dependency edges, Section labels; records "
-            f"sha256 {data.sha256})"
-        )
-        return data
-    from ..data.planetoid import planetoid_graph
-
-    name = {"cora": "Cora", "citeseer": "CiteSeer", "pubmed": "PubMed"}[data_args.dataset]
-    data = planetoid_graph(name)
-    data.label_names = [f"class_{c}" for c in range(int(data.y.max()) + 1)]
-    data.description = (
-        f"Planetoid {name} ({data.num_nodes:,} nodes, {data.edge_index.shape[1] // 2:,} undirected edges)"
-    )
-    return data
+    return load_node_graph(data_args.dataset, data_args.debian_min_class_size, data_args.debian_num_features)
 
 
 def make_split(data, data_args: NodeClassificationDataArguments) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    from ..data.node_splits import step_imbalance_split, topology_imbalance_split
+    """The ``(train_mask, valid_mask, test_mask)`` of the run's split protocol."""
+    from ..data.node_splits import node_split
 
-    if data_args.split == "topology":
-        return topology_imbalance_split(
-            data.y, data_args.train_per_class, data_args.valid_per_class, data_args.split_seed
-        )
-    return step_imbalance_split(
+    return node_split(
         data.y,
-        data_args.labeling_ratio,
-        data_args.imb_ratio,
-        data_args.head_classes,
-        data_args.valid_per_class,
-        data_args.split_seed,
+        data_args.split,
+        train_per_class=data_args.train_per_class,
+        valid_per_class=data_args.valid_per_class,
+        labeling_ratio=data_args.labeling_ratio,
+        imb_ratio=data_args.imb_ratio,
+        head_classes=data_args.head_classes,
+        seed=data_args.split_seed,
     )
 
 

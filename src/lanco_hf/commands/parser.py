@@ -1,0 +1,38 @@
+"""The one argument-parser style of every ``lanco-hf`` command: transformers' ``HfArgumentParser`` (options from
+argument dataclasses, defaults in ``--help``), shown with dashed flags only (``--split-seeds``; the underscore
+spelling is still accepted), and a help epilog that may be computed when help is asked for (the task list)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from collections.abc import Callable
+
+from transformers import HfArgumentParser
+
+
+class CommandParser(HfArgumentParser):
+    """``HfArgumentParser`` that lists each option once, dashed, and computes ``epilog_factory()`` for ``--help``."""
+
+    def __init__(self, dataclass_types=None, *, epilog_factory: Callable[[], str] | None = None, **kwargs):
+        self.epilog_factory = epilog_factory
+        if kwargs.get("description"):
+            kwargs["description"] = kwargs["description"].replace("``", "")  # docstring markup reads badly in a terminal
+        super().__init__(dataclass_types, **kwargs)
+        for action in self._actions:
+            dashed = [option for option in action.option_strings if "_" not in option.lstrip("-")]
+            if dashed and len(dashed) < len(action.option_strings):
+                action.option_strings = dashed  # argparse still maps the underscore spelling to the action
+
+    def format_help(self) -> str:
+        if self.epilog_factory is not None:
+            self.epilog = self.epilog_factory()
+        return super().format_help()
+
+
+def dataclasses_from(namespace: argparse.Namespace, dataclass_types) -> tuple:
+    """The dataclasses of ``dataclass_types`` filled from a parsed ``namespace`` (their ``__post_init__`` checks run)."""
+    return tuple(
+        dtype(**{field.name: getattr(namespace, field.name) for field in dataclasses.fields(dtype) if field.init})
+        for dtype in dataclass_types
+    )

@@ -1,0 +1,33 @@
+"""``lanco-hf push RUN_DIR REPO_ID [--private]``: upload a finished run folder (weights, config, remote code,
+tokenizer / processor, results.json and the model card re-rendered under the repo's name) in one commit."""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+
+from .parser import dataclasses_from
+
+
+@dataclass
+class PushCommandArguments:
+    private: bool = field(default=False, metadata={"help": "Create the repo private."})
+
+
+def register(commands) -> None:
+    parser = commands.add_parser(
+        "push",
+        dataclass_types=(PushCommandArguments,),
+        help="upload a finished run folder to the Hugging Face Hub",
+        description=__doc__.split("\n\n")[0],
+    )
+    parser.add_argument("run_dir", help="the output_dir of a finished run")
+    parser.add_argument("repo_id", help="the Hub repo, e.g. USER/NAME")
+    parser.set_defaults(handler=push)
+
+
+def push(args: argparse.Namespace) -> None:
+    from ..hub.push import push_run
+
+    (options,) = dataclasses_from(args, (PushCommandArguments,))
+    print(push_run(args.run_dir, args.repo_id, private=options.private))
