@@ -16,7 +16,8 @@ import torch
 from tqdm.auto import tqdm
 from transformers import AutoConfig, AutoModel, set_seed
 
-from lanco_hf.losses.renode import personalized_pagerank, renode_weights, totoro
+from lanco_hf.graph import personalized_pagerank, totoro
+from lanco_hf.losses.renode import renode_weights
 from lanco_hf.training.node_classification import (
     NodeClassificationDataArguments,
     NodeTrainingArguments,

@@ -1,5 +1,8 @@
 """Tiny configs and inputs shared by the tests."""
 
+import json
+from pathlib import Path
+
 import torch
 
 from lanco_hf import CrossViewConfig, ExplicitSparseConfig, LancoSeq2SeqConfig, MuseConfig
@@ -80,3 +83,12 @@ def run_without_lanco(script: str, *args: str, cwd, env: dict | None = None, tim
     lines = result.stdout.strip().splitlines()
     assert lines and lines[-1].startswith("{"), f"no JSON result; stdout: {result.stdout[-2000:]} stderr: {result.stderr[-2000:]}"
     return json.loads(lines[-1])
+
+
+GOLDEN_CARDS = Path(__file__).parent / "fixtures" / "cards"
+
+
+def golden_results_keys(case: str) -> list[str]:
+    """The top-level keys, in order, of the golden run folder ``tests/fixtures/cards/<case>/results.json``: what the
+    task's runner wrote when the fixtures were made (a run must keep writing them)."""
+    return list(json.loads((GOLDEN_CARDS / case / "results.json").read_text()))

@@ -38,8 +38,8 @@ def test_top_level_help_lists_every_task_and_evaluation(capsys):
 
 
 def test_options_parse_into_dataclasses_and_the_underscore_spelling_still_works():
-    from lanco_hf.commands.parser import dataclasses_from
     from lanco_hf.commands.evaluate_totoro import ARGUMENTS
+    from lanco_hf.commands.parser import dataclasses_from
 
     parser = build_parser()
     for spelling in ("--split-seeds", "--split_seeds"):

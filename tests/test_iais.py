@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers import golden_results_keys
 from sklearn.metrics import top_k_accuracy_score
 from transformers import TrainingArguments, ViltConfig, ViltForImageAndTextRetrieval
 
@@ -518,6 +519,7 @@ def test_retrieval_run_end_to_end_and_evaluate_command(tmp_path, monkeypatch):
     assert {"model.safetensors", "config.json", "processor_config.json", "tokenizer.json", "README.md", "results.json"} <= files
     assert not any(name.endswith((".bin", ".pt", ".pkl")) for name in files)
     results = json.loads((output / "results.json").read_text())
+    assert list(results) == golden_results_keys("retrieval_iais")
     assert results["train_steps"] == 3 and results["reload_reproduces_scores"]
     assert results["iais"]["alignment"] == "distributed" and results["test"]["size"] == 12
     logged = [entry for entry in json.loads((output / "trainer_state.json").read_text())["log_history"] if "iais_loss" in entry]

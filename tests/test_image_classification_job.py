@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers import golden_results_keys
 from huggingface_hub import ModelCard
 from PIL import Image
 from transformers import AutoImageProcessor, AutoModelForImageClassification
@@ -143,6 +144,7 @@ def test_image_classification_run_end_to_end(fashion_test_split, tmp_path):
     assert {"model.safetensors", "config.json", "preprocessor_config.json", "README.md", "results.json"} <= files
     assert not any(name.endswith((".bin", ".pt", ".pkl")) for name in files)
     results = json.loads((output / "results.json").read_text())
+    assert list(results) == golden_results_keys("image_classification_encouraging_ood")
     assert results["class_counts"] == long_tailed_counts([6000] * 10, 100) and results["train_steps"] == 3
     expected_loss = EncouragingLoss(log_end=0.75, bonus_weights=[1] * 5 + [2] * 5).to_dict()
     assert results["loss"] == {**expected_loss, "schedule": None}

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import CONFIG_DIR
+from helpers import golden_results_keys
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from lanco_hf import cooccurrence_graph
@@ -98,6 +99,7 @@ def tiny_run(tmp_path_factory):
 @pytest.mark.slow
 def test_saved_run_reproduces_its_reported_numbers(tiny_run):
     output, results, stdout = tiny_run
+    assert list(results) == golden_results_keys("multilabel_label_graph")
     assert results["reload_reproduces_logits"] and results["pipeline_matches_model"]
     assert "text-classification pipeline scores = sigmoid(logits): True" in stdout
     model = AutoModelForSequenceClassification.from_pretrained(output).eval()

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from helpers import golden_results_keys
 from PIL import Image
 from torch import nn
 
@@ -385,6 +386,7 @@ def test_tiny_clip_trained_on_emoji_then_evaluated_end_to_end(tmp_path, monkeypa
           "model_config.vision_config.num_hidden_layers=1", "image_size=16", "max_steps=3",
           "per_device_train_batch_size=16", "tokenizer_vocab_size=400", "disable_tqdm=true"])
     trained = json.loads((model_dir / "results.json").read_text())
+    assert list(trained) == golden_results_keys("contrastive_clip")
     assert trained["train_steps"] == 3 and trained["zero_shot"]["classes"] == 98
     # `lanco-hf push` re-renders the card under the repo id, with the zero-shot accuracy as model-index
     card = render_card(model_dir, "someone/emoji-clip")

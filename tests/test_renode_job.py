@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from helpers import golden_results_keys
 from huggingface_hub import ModelCard
 from safetensors.torch import load_file
 from torch_geometric.data import Data
@@ -174,6 +175,7 @@ def cora_run(tmp_path_factory):
 def test_train_job_on_cora(cora_run):
     output, stdout = cora_run
     results = json.loads((output / "results.json").read_text())
+    assert list(results) == golden_results_keys("node_classification_renode")
     assert results["task"] == "node_classification" and results["reload_reproduces_logits"]
     assert results["split_sizes"] == {"train": 140, "valid": 210, "test": 2358}
     split = load_file(output / "node_split.safetensors")

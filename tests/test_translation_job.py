@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from helpers import golden_results_keys
 from huggingface_hub import ModelCard
 from transformers import AutoModelForSeq2SeqLM, Seq2SeqTrainingArguments
 
@@ -47,6 +48,7 @@ def test_train_command_end_to_end(tiny_translation_run):
             "results.json", "test_translations.txt", "pipeline_translation.py", "checkpoint-6"} <= files
     assert not any(name.endswith((".bin", ".pt", ".pkl")) for name in files)
     results = json.loads((output / "results.json").read_text())
+    assert list(results) == golden_results_keys("translation_explicit_sparse_encouraging")
     assert results["train_steps"] == 6 and results["test"]["size"] == 6 and results["reload_reproduces_examples"]
     card = ModelCard.load(output / "README.md")
     assert card.data.pipeline_tag == "translation" and card.data.library_name == "transformers"

@@ -28,7 +28,8 @@ from .modeling import (
     MuseModel,
 )
 from .modeling import LabelGraphConfig, LabelGraphForSequenceClassification, cooccurrence_graph
-from .losses.renode import ReNodeLoss, personalized_pagerank, renode_weights, totoro
+from .graph import personalized_pagerank, totoro
+from .losses.renode import ReNodeLoss, renode_weights
 from .modeling import ReNodeGCNConfig, ReNodeGCNForNodeClassification
 from .losses.iais import IAISLoss
 from .evaluation.retrieval import isd, recall_at_k

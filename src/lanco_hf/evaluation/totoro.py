@@ -9,7 +9,7 @@ from collections.abc import Mapping
 
 import torch
 
-from ..losses.renode import totoro
+from ..graph.totoro import totoro
 
 
 def graph_totoro(

@@ -2,6 +2,6 @@
 for the model card."""
 
 from .encouraging import EncouragingLoss, effective_number_weights
-from .renode import ReNodeLoss, personalized_pagerank, renode_weights, totoro
+from .renode import ReNodeLoss, renode_weights
 
-__all__ = ["EncouragingLoss", "ReNodeLoss", "effective_number_weights", "personalized_pagerank", "renode_weights", "totoro"]
+__all__ = ["EncouragingLoss", "ReNodeLoss", "effective_number_weights", "renode_weights"]

@@ -4,7 +4,7 @@ weight and divided by the number of labelled nodes (not by the sum of the weight
 ``transductive_run.py`` / ``imb_loss.py``.
 
 This file lives in ``modeling/`` because :class:`ReNodeGCNForNodeClassification` computes its loss with it, so a
-Hub copy of the model carries it; ``lanco_hf.losses.renode`` re-exports it next to the PPR / Totoro functions.
+Hub copy of the model carries it; ``lanco_hf.losses.renode`` re-exports it next to the ReNode weights.
 """
 
 from __future__ import annotations

@@ -191,15 +191,11 @@ CLIP_CARD = CardSpec(
 )
 
 
-@register_task(
-    "contrastive_image_text",
-    arguments=(ModelArguments, ContrastiveDataArguments, ContrastiveTrainingArguments),
-    card=CLIP_CARD,
-)
+@register_task("contrastive_image_text", card=CLIP_CARD)
 def run_contrastive_image_text(
     model_args: ModelArguments,
     data_args: ContrastiveDataArguments,
-    training_args: TrainingArguments,
+    training_args: ContrastiveTrainingArguments,
     resume: bool = False,
 ) -> dict:
     """Train, save (weights, tokenizer, image processor) and test; returns the results written to

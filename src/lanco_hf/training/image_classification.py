@@ -136,11 +136,7 @@ IMAGE_CLASSIFICATION_CARD = CardSpec(
 )
 
 
-@register_task(
-    "image_classification",
-    arguments=(ModelArguments, ImageClassificationDataArguments, TrainingArguments, LossArguments),
-    card=IMAGE_CLASSIFICATION_CARD,
-)
+@register_task("image_classification", card=IMAGE_CLASSIFICATION_CARD)
 def run_image_classification(
     model_args: ModelArguments,
     data_args: ImageClassificationDataArguments,

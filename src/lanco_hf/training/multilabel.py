@@ -263,11 +263,7 @@ MULTILABEL_CARD = CardSpec(
 )
 
 
-@register_task(
-    "multilabel_classification",
-    arguments=(ModelArguments, MultilabelDataArguments, TrainingArguments),
-    card=MULTILABEL_CARD,
-)
+@register_task("multilabel_classification", card=MULTILABEL_CARD)
 def run_multilabel_classification(
     model_args: ModelArguments,
     data_args: MultilabelDataArguments,

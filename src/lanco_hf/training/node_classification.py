@@ -21,9 +21,10 @@ from transformers import AutoConfig, AutoModel, set_seed
 
 from ..data.node_graphs import NODE_DATASETS as DATASETS
 from ..data.node_splits import NODE_SPLITS as SPLITS
+from ..graph.totoro import totoro
 from ..hub.methods import methods_of
 from ..hub.model_card import CardContent, CardSpec
-from ..losses.renode import renode_weights, totoro
+from ..losses.renode import renode_weights
 from .arguments import ModelArguments
 from .run import finish_run, run_summary
 from .tasks import register_task
@@ -250,11 +251,7 @@ NODE_CLASSIFICATION_CARD = CardSpec(
 )
 
 
-@register_task(
-    "node_classification",
-    arguments=(ModelArguments, NodeClassificationDataArguments, NodeTrainingArguments),
-    card=NODE_CLASSIFICATION_CARD,
-)
+@register_task("node_classification", card=NODE_CLASSIFICATION_CARD)
 def run_node_classification(
     model_args: ModelArguments,
     data_args: NodeClassificationDataArguments,

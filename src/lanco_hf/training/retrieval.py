@@ -10,7 +10,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from transformers import AutoProcessor, TrainingArguments, ViltConfig, ViltForImageAndTextRetrieval, ViltProcessor, set_seed
+from transformers import (
+    AutoProcessor,
+    TrainingArguments,
+    ViltConfig,
+    ViltForImageAndTextRetrieval,
+    ViltProcessor,
+    set_seed,
+)
 from transformers.models.vilt.image_processing_pil_vilt import ViltImageProcessorPil
 
 from ..data.pairs import ImageTextGrid, ImageTextPairs, caption_groups, collate_pairs, encode_pairs
@@ -157,11 +164,7 @@ RETRIEVAL_CARD = CardSpec(
 )
 
 
-@register_task(
-    "image_text_retrieval",
-    arguments=(ModelArguments, RetrievalDataArguments, IAISArguments, TrainingArguments),
-    card=RETRIEVAL_CARD,
-)
+@register_task("image_text_retrieval", card=RETRIEVAL_CARD)
 def run_retrieval(
     model_args: ModelArguments,
     data_args: RetrievalDataArguments,

@@ -4,15 +4,21 @@ the argument dataclasses the YAML is parsed into, the runner and the model-card 
 A task is registered once, where it is defined, with :func:`register_task` on its runner (in the spirit of timm's
 ``register_model``)::
 
-    @register_task("translation", arguments=(ModelArguments, TranslationDataArguments, Seq2SeqTrainingArguments,
-                                             LossArguments), card=TRANSLATION_CARD)
-    def run_translation(model_args, data_args, training_args, loss_args=None, resume=False) -> dict: ...
+    @register_task("translation", card=TRANSLATION_CARD)
+    def run_translation(model_args: ModelArguments, data_args: TranslationDataArguments,
+                        training_args: Seq2SeqTrainingArguments, loss_args: LossArguments | None = None,
+                        resume: bool = False) -> dict: ...
+
+The YAML is parsed into the dataclasses the runner's signature names, in order (``resume`` excepted).
 
 ``TASK_MODULES`` lists the modules that define tasks; they are imported the first time a task is looked up."""
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
+import inspect
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -40,16 +46,29 @@ class Task:
 TASKS: dict[str, Task] = {}
 
 
-def register_task(name: str, *, arguments: tuple[type, ...], card=None):
-    """Register the decorated runner as task ``name``, parsed into ``arguments`` and described by ``card``."""
+def register_task(name: str, *, card=None):
+    """Register the decorated runner as task ``name`` whose runs ``card`` describes; the run config is parsed into
+    the argument dataclasses of the runner's signature."""
 
     def decorator(runner: Callable[..., dict]) -> Callable[..., dict]:
         if name in TASKS and TASKS[name].runner is not runner:
             raise ValueError(f"task {name!r} is registered twice: by {TASKS[name].runner.__module__} and {runner.__module__}")
-        TASKS[name] = Task(name=name, runner=runner, arguments=tuple(arguments), card=card)
+        TASKS[name] = Task(name=name, runner=runner, arguments=argument_dataclasses(runner), card=card)
         return runner
 
     return decorator
+
+
+def argument_dataclasses(runner: Callable[..., dict]) -> tuple[type, ...]:
+    """The dataclasses annotating the runner's parameters, in order (``X | None`` counts as ``X``)."""
+    hints = typing.get_type_hints(runner)
+    arguments = []
+    for parameter in inspect.signature(runner).parameters.values():
+        candidates = typing.get_args(hints.get(parameter.name)) or (hints.get(parameter.name),)
+        classes = [c for c in candidates if isinstance(c, type) and dataclasses.is_dataclass(c)]
+        if classes:
+            arguments.append(classes[0])
+    return tuple(arguments)
 
 
 def _import_task_modules() -> None:

@@ -126,11 +126,7 @@ TRANSLATION_CARD = CardSpec(
 )
 
 
-@register_task(
-    "translation",
-    arguments=(ModelArguments, TranslationDataArguments, Seq2SeqTrainingArguments, LossArguments),
-    card=TRANSLATION_CARD,
-)
+@register_task("translation", card=TRANSLATION_CARD)
 def run_translation(
     model_args: ModelArguments,
     data_args: TranslationDataArguments,
