@@ -3,7 +3,6 @@ import io
 import json
 import os
 import tempfile
-from pathlib import Path
 
 import pytest
 import torch
@@ -14,22 +13,14 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ["LANCO_HF_CACHE"] = tempfile.mkdtemp(prefix="lanco_hf_cache_")
 os.environ["HF_MODULES_CACHE"] = tempfile.mkdtemp(prefix="hf_modules_")
 
+from helpers import CONFIG_DIR, TINY_TRANSLATION_RUN  # noqa: E402
+
 import lanco_hf  # noqa: E402,F401  (registers the architectures)
 
 
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
-
-
-CONFIG_DIR = Path(__file__).parents[1] / "configs"
-TINY_TRANSLATION_RUN = [
-    "model_config.d_model=32", "model_config.encoder_layers=1", "model_config.decoder_layers=1",
-    "model_config.encoder_attention_heads=2", "model_config.decoder_attention_heads=2",
-    "model_config.encoder_ffn_dim=64", "model_config.decoder_ffn_dim=64", "model_config.attn_topk=4",
-    "tokenizer_vocab_size=400", "max_steps=6", "per_device_train_batch_size=8", "save_steps=3", "logging_steps=2",
-    "warmup_steps=2", "max_test_samples=6", "max_new_tokens=10", "num_examples_to_show=2", "disable_tqdm=true",
-]
 
 
 @pytest.fixture(scope="session")

@@ -85,6 +85,16 @@ def run_without_lanco(script: str, *args: str, cwd, env: dict | None = None, tim
     return json.loads(lines[-1])
 
 
+CONFIG_DIR = Path(__file__).parents[1] / "configs"
+# the overrides of a tiny `lanco-hf train configs/explicit_sparse_bible.yaml` run (seconds on a CPU)
+TINY_TRANSLATION_RUN = [
+    "model_config.d_model=32", "model_config.encoder_layers=1", "model_config.decoder_layers=1",
+    "model_config.encoder_attention_heads=2", "model_config.decoder_attention_heads=2",
+    "model_config.encoder_ffn_dim=64", "model_config.decoder_ffn_dim=64", "model_config.attn_topk=4",
+    "tokenizer_vocab_size=400", "max_steps=6", "per_device_train_batch_size=8", "save_steps=3", "logging_steps=2",
+    "warmup_steps=2", "max_test_samples=6", "max_new_tokens=10", "num_examples_to_show=2", "disable_tqdm=true",
+]
+
 GOLDEN_CARDS = Path(__file__).parent / "fixtures" / "cards"
 
 

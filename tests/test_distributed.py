@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import CONFIG_DIR, TINY_TRANSLATION_RUN
+from helpers import CONFIG_DIR, TINY_TRANSLATION_RUN
 from safetensors.torch import load_file
 
 SCRIPT = Path(__file__).parent / "scripts" / "ddp_train.py"

@@ -12,9 +12,9 @@ import time
 
 import pytest
 import torch
+from helpers import CONFIG_DIR, TINY_TRANSLATION_RUN
 from safetensors.torch import load_file
 
-from conftest import CONFIG_DIR, TINY_TRANSLATION_RUN
 from lanco_hf.training.checkpoints import last_complete_checkpoint
 from lanco_hf.training.preemption import SIGTERM_EXIT_CODE
 

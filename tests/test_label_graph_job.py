@@ -8,8 +8,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from conftest import CONFIG_DIR
-from helpers import golden_results_keys
+from helpers import CONFIG_DIR, golden_results_keys
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from lanco_hf import cooccurrence_graph

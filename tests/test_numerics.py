@@ -154,7 +154,7 @@ def test_check_finite_loss(value):
 
 def test_translation_job_stops_on_a_nan_loss(verse_dataset, tmp_path, monkeypatch):
     """The guard is wired into `lanco-hf train`: the third forward pass of the model returns NaN logits."""
-    from conftest import CONFIG_DIR, TINY_TRANSLATION_RUN
+    from helpers import CONFIG_DIR, TINY_TRANSLATION_RUN
 
     from lanco_hf.cli import main
     from lanco_hf.modeling.modeling_lanco import LancoForConditionalGeneration

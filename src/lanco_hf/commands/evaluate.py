@@ -9,23 +9,17 @@ from __future__ import annotations
 import argparse
 
 from . import evaluate_openness, evaluate_retrieval, evaluate_totoro
-from .parser import CommandParser, dataclasses_from
+from .parser import CommandParser, add_command, dataclasses_from
 
 EVALUATIONS = {"openness": evaluate_openness, "retrieval": evaluate_retrieval, "totoro": evaluate_totoro}
 
 
 def register(commands) -> None:
-    parser = commands.add_parser(
-        "evaluate",
-        help="evaluate a saved model or a graph",
-        description=__doc__.split("\n\n")[0],
-        epilog="evaluations: " + "; ".join(f"{name}: {module.HELP}" for name, module in EVALUATIONS.items()),
-    )
+    epilog = "evaluations: " + "; ".join(f"{name}: {module.HELP}" for name, module in EVALUATIONS.items())
+    parser = add_command(commands, "evaluate", __doc__, "evaluate a saved model or a graph", epilog=epilog)
     evaluations = parser.add_subparsers(dest="evaluation", required=True, metavar="NAME", parser_class=CommandParser)
     for name, module in EVALUATIONS.items():
-        evaluations.add_parser(
-            name, dataclass_types=module.ARGUMENTS, help=module.HELP, description=module.__doc__.split("\n\n")[0]
-        ).set_defaults(handler=evaluate)
+        add_command(evaluations, name, module.__doc__, module.HELP, module.ARGUMENTS).set_defaults(handler=evaluate)
 
 
 def evaluate(args: argparse.Namespace):

@@ -18,7 +18,9 @@ REPE_INDEXES = ("text", "image", "none")
 class OpennessArguments:
     model: str = field(metadata={"help": "Folder or Hub id of a CLIP-like model saved with its processor."})
     trust_remote_code: bool = field(default=False, metadata={"help": "Allow the model's own code (Hub models)."})
-    dataset: str = field(default="emoji", metadata={"help": "'emoji' (offline) or a dataset datasets.load_dataset opens."})
+    dataset: str = field(
+        default="emoji", metadata={"help": "'emoji' (offline) or a dataset datasets.load_dataset opens."}
+    )
     split: str = field(default="test", metadata={"help": "The labelled images evaluated."})
     corpus_split: str = field(default="train", metadata={"help": "The split whose captions REPE retrieves from."})
     image_column: str = "image"

@@ -42,13 +42,15 @@ def run(args: RetrievalEvaluationArguments) -> dict[str, float]:
 
     model = ViltForImageAndTextRetrieval.from_pretrained(args.model)
     processor = AutoProcessor.from_pretrained(args.model)
-    split = tuxpaint_retrieval_dataset(model.config.image_size, args.validation_fraction, args.test_fraction)[args.split]
+    splits = tuxpaint_retrieval_dataset(model.config.image_size, args.validation_fraction, args.test_fraction)
+    split = splits[args.split]
     if args.max_samples is not None:
         split = split.select(range(min(args.max_samples, len(split))))
     captions = list(split["caption"])
     texts, images = encode_pairs(processor, captions, list(split["image"]), args.max_text_length)
     groups = caption_groups(captions)
-    metrics = evaluate_retrieval(model, ImageTextGrid(texts, images, groups, groups), args.batch_size, args.isd_alignment)
+    grid = ImageTextGrid(texts, images, groups, groups)
+    metrics = evaluate_retrieval(model, grid, args.batch_size, args.isd_alignment)
     print(f"{args.split} split, {len(split)} pairs ({args.model})")
     print("| metric | value |\n|---|---|")
     for name, value in metrics.items():

@@ -17,7 +17,8 @@ class CommandParser(HfArgumentParser):
     def __init__(self, dataclass_types=None, *, epilog_factory: Callable[[], str] | None = None, **kwargs):
         self.epilog_factory = epilog_factory
         if kwargs.get("description"):
-            kwargs["description"] = kwargs["description"].replace("``", "")  # docstring markup reads badly in a terminal
+            # docstring markup reads badly in a terminal
+            kwargs["description"] = kwargs["description"].replace("``", "")
         super().__init__(dataclass_types, **kwargs)
         for action in self._actions:
             dashed = [option for option in action.option_strings if "_" not in option.lstrip("-")]
@@ -30,8 +31,16 @@ class CommandParser(HfArgumentParser):
         return super().format_help()
 
 
+def add_command(subparsers, name: str, doc: str, help: str, dataclass_types=(), **kwargs) -> CommandParser:
+    """A sub-command ``name`` whose description is the first paragraph of its module's ``doc``."""
+    return subparsers.add_parser(
+        name, dataclass_types=dataclass_types, help=help, description=doc.split("\n\n")[0], **kwargs
+    )
+
+
 def dataclasses_from(namespace: argparse.Namespace, dataclass_types) -> tuple:
-    """The dataclasses of ``dataclass_types`` filled from a parsed ``namespace`` (their ``__post_init__`` checks run)."""
+    """The dataclasses of ``dataclass_types`` filled from a parsed ``namespace`` (their ``__post_init__`` checks
+    run)."""
     return tuple(
         dtype(**{field.name: getattr(namespace, field.name) for field in dataclasses.fields(dtype) if field.init})
         for dtype in dataclass_types

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass, field
 
-from .parser import dataclasses_from
+from .parser import add_command, dataclasses_from
 
 
 @dataclass
@@ -15,12 +15,8 @@ class PushCommandArguments:
 
 
 def register(commands) -> None:
-    parser = commands.add_parser(
-        "push",
-        dataclass_types=(PushCommandArguments,),
-        help="upload a finished run folder to the Hugging Face Hub",
-        description=__doc__.split("\n\n")[0],
-    )
+    parser = add_command(commands, "push", __doc__, "upload a finished run folder to the Hugging Face Hub",
+                         (PushCommandArguments,))
     parser.add_argument("run_dir", help="the output_dir of a finished run")
     parser.add_argument("repo_id", help="the Hub repo, e.g. USER/NAME")
     parser.set_defaults(handler=push)

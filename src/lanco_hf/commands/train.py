@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass, field
 
-from .parser import dataclasses_from
+from .parser import add_command, dataclasses_from
 
 
 @dataclass
@@ -24,13 +24,8 @@ def tasks_epilog() -> str:
 
 
 def register(commands) -> None:
-    parser = commands.add_parser(
-        "train",
-        dataclass_types=(TrainCommandArguments,),
-        help="train, evaluate, save and reload a model from a YAML run config",
-        description=__doc__.split("\n\n")[0],
-        epilog_factory=tasks_epilog,
-    )
+    parser = add_command(commands, "train", __doc__, "train, evaluate, save and reload a model from a YAML run config",
+                         (TrainCommandArguments,), epilog_factory=tasks_epilog)
     parser.add_argument("config", help="YAML run config (see configs/)")
     parser.add_argument("overrides", nargs="*", help="key=value settings overriding the YAML (dotted keys nest)")
     parser.set_defaults(handler=train)

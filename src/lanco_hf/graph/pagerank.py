@@ -31,7 +31,8 @@ def _check_edge_index(edge_index: torch.Tensor, num_nodes: int) -> None:
         raise ValueError(f"edge_index must be an integer tensor of shape (2, num_edges), got {shape}")
     if edge_index.numel() and (int(edge_index.min()) < 0 or int(edge_index.max()) >= num_nodes):
         raise ValueError(
-            f"edge_index holds node ids {int(edge_index.min())}..{int(edge_index.max())}; allowed: [0, {num_nodes}) (num_nodes)"
+            f"edge_index holds node ids {int(edge_index.min())}..{int(edge_index.max())}; "
+            f"allowed: [0, {num_nodes}) (num_nodes)"
         )
 
 

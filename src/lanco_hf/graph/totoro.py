@@ -84,7 +84,8 @@ def totoro(
     if ppr is not None:
         if ppr.shape != (nodes.numel(), num_nodes):
             raise ValueError(
-                f"ppr has shape {tuple(ppr.shape)}; expected ({nodes.numel()}, {num_nodes}): the rows of the train nodes"
+                f"ppr has shape {tuple(ppr.shape)}; expected ({nodes.numel()}, {num_nodes}): "
+                "the rows of the train nodes"
             )
         class_influence = ppr.T @ class_mean.to(ppr.dtype)  # Q, N x C
         other_classes = class_influence.sum(dim=1, keepdim=True) - class_influence

@@ -143,7 +143,8 @@ def render_template(name: str, card_data: ModelCardData, **variables) -> ModelCa
 
 def config_summary(config) -> dict:
     """The config's fields without transformers' bookkeeping entries."""
-    return {key: value for key, value in config.to_dict().items() if key not in BOOKKEEPING_KEYS and not key.startswith("_")}
+    items = config.to_dict().items()
+    return {key: value for key, value in items if key not in BOOKKEEPING_KEYS and not key.startswith("_")}
 
 
 def card_from_run(run_dir: str | Path, repo_id: str | None = None) -> ModelCard:

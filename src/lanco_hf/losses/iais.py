@@ -148,14 +148,7 @@ def iais_distance(
 
 
 @torch.no_grad()
-def isd(
-    query: torch.Tensor,
-    key: torch.Tensor,
-    text_mask: torch.Tensor,
-    image_mask: torch.Tensor,
-    alignment: str = "singular",
-    mode: str = "L",
-) -> torch.Tensor:
+def isd(query, key, text_mask, image_mask, alignment: str = "singular", mode: str = "L") -> torch.Tensor:
     """The ISD metric of every pair, ``(batch,)``: :func:`iais_distance` without gradient, from the last layer's
     per-head ``query`` / ``key`` states ``(batch, heads, N, head_dim)`` and the boolean text / image span masks
     ``(batch, N)``; average it over the matched pairs of a held-out set for the mean ISD. ``mode="V"`` measures the

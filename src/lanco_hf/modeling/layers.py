@@ -111,3 +111,21 @@ class LancoDecoderLayer(LancoLayer):
         )
         hidden_states, _ = self.residual(hidden_states, self.final_layer_norm, lambda h: (self.ffn(h), None))
         return hidden_states, self_weights, cross_weights
+
+
+# config.muse_variant -> (encoder layer class, decoder layer class). The standard layers are the ``None`` variant;
+# a file defining other layers registers them (``muse.py``), so that every lanco config can switch them on.
+LAYER_VARIANTS: dict[str | None, tuple[type[LancoLayer], type[LancoLayer]]] = {None: (LancoEncoderLayer, LancoDecoderLayer)}
+
+
+def register_layer_variant(
+    variants: tuple[str, ...], encoder_layer: type[LancoLayer], decoder_layer: type[LancoLayer]
+) -> None:
+    """Build the layers of configs whose ``muse_variant`` is one of ``variants`` from these classes."""
+    for variant in variants:
+        LAYER_VARIANTS[variant] = (encoder_layer, decoder_layer)
+
+
+def layer_classes(config: LancoSeq2SeqConfig) -> tuple[type[LancoLayer], type[LancoLayer]]:
+    """The (encoder, decoder) layer classes of ``config``."""
+    return LAYER_VARIANTS[config.muse_variant]

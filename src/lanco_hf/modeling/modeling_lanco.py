@@ -1,9 +1,9 @@
 """The shared lanco encoder-decoder skeleton (Vaswani et al. 2017, fairseq / Marian layout).
 
 Every lanco seq2seq architecture is this skeleton with a different config: the layers read
-``norm_type``, ``normalize_before`` and ``attn_topk`` from it, ``muse_variant`` picks the standard
-(``layers.py``) or the MUSE parallel layers (``muse.py``), and ``cross_view_routing`` which encoder layer each
-decoder layer's cross-attention reads. Architectures subclass ``LancoModel`` /
+``norm_type``, ``normalize_before`` and ``attn_topk`` from it, ``muse_variant`` picks a registered layer variant
+(``layers.layer_classes``: the standard layers, or those ``muse.py`` registers, which also mark their own
+initialisation), and ``cross_view_routing`` which encoder layer each decoder layer's cross-attention reads. Architectures subclass ``LancoModel`` /
 ``LancoForConditionalGeneration`` and override only what their paper changes.
 """
 
@@ -27,8 +27,8 @@ from transformers.utils.generic import can_return_tuple
 
 from .auto_map import AutoMapMixin
 from .configuration_lanco import LancoSeq2SeqConfig
-from .layers import LancoDecoderLayer, LancoEncoderLayer, make_norm
-from .muse import DynamicConvolution, MuseDecoderLayer, MuseEncoderLayer
+from .layers import LancoLayer, layer_classes, make_norm
+from .muse import MUSE_LAYER_VARIANTS  # noqa: F401  (registers MUSE's layers for every lanco config)
 from .pipeline_translation import PIPELINE_SPEC
 from .validation import check_mask_shape, check_token_ids
 
@@ -89,26 +89,34 @@ class LancoPreTrainedModel(AutoMapMixin, PreTrainedModel):
     main_input_name = "input_ids"
     supports_gradient_checkpointing = True
     _supports_sdpa = True
-    _no_split_modules = ["LancoEncoderLayer", "LancoDecoderLayer", "MuseEncoderLayer", "MuseDecoderLayer"]
+    _no_split_modules = ["LancoEncoderLayer", "LancoDecoderLayer"]
 
     def __init__(self, config: LancoSeq2SeqConfig, *inputs, **kwargs):
         config.validate_lanco()  # also catches fields changed after the config was built
         super().__init__(config, *inputs, **kwargs)
 
+    def post_init(self):
+        # every layer stays on one device under a device_map, whichever variant the config picked
+        self._no_split_modules = sorted(
+            {*(self._no_split_modules or []), *(type(m).__name__ for m in self.modules() if isinstance(m, LancoLayer))}
+        )
+        super().post_init()
+
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:
         """fairseq's Transformer initialisation: Xavier-uniform projections, zero biases, N(0, d^-1/2) embeddings.
-        MUSE models initialise their layers' projections with PyTorch's default ``kaiming_uniform(a=sqrt(5))``, as
-        the official code does (Xavier is too large for the narrower parallel branches)."""
+        A projection marked with ``kaiming_a`` by its layer (MUSE's, as the official code does) gets
+        ``kaiming_uniform(a=kaiming_a)`` instead; a module with its own rule (``initialize_parameters``) applies it."""
         if isinstance(module, nn.Linear):
-            if self.config.muse_variant is not None and module is not getattr(self, "lm_head", None):
-                init.kaiming_uniform_(module.weight, a=math.sqrt(5))
-            else:
+            kaiming_a = getattr(module, "kaiming_a", None)
+            if kaiming_a is None:
                 init.xavier_uniform_(module.weight)
+            else:
+                init.kaiming_uniform_(module.weight, a=kaiming_a)
             if module.bias is not None:
                 init.zeros_(module.bias)
-        elif isinstance(module, DynamicConvolution):
-            init.constant_(module.gate, 1.0 / len(module.kernel_sizes))
+        elif hasattr(module, "initialize_parameters"):
+            module.initialize_parameters()
         elif isinstance(module, nn.Embedding):
             std = self.config.init_std or self.config.d_model**-0.5
             init.normal_(module.weight, mean=0.0, std=std)
@@ -168,7 +176,7 @@ class LancoEncoderOutput(BaseModelOutput):
 
 class LancoEncoder(LancoStack):
     def __init__(self, config: LancoSeq2SeqConfig):
-        layer_class = MuseEncoderLayer if config.muse_variant else LancoEncoderLayer
+        layer_class = layer_classes(config)[0]
         super().__init__(config, [layer_class(config, i) for i in range(config.encoder_layers)])
 
     def forward(
@@ -203,7 +211,7 @@ class LancoEncoder(LancoStack):
 
 class LancoDecoder(LancoStack):
     def __init__(self, config: LancoSeq2SeqConfig):
-        layer_class = MuseDecoderLayer if config.muse_variant else LancoDecoderLayer
+        layer_class = layer_classes(config)[1]
         super().__init__(config, [layer_class(config, i) for i in range(config.decoder_layers)])
         self.source_layers = config.cross_view_source_layers()
 

@@ -13,13 +13,16 @@ reads the window of a new token from the self-attention cache, which already hol
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
+from transformers import initialization as init
 from transformers.cache_utils import Cache
 
 from .attention import LancoAttention
 from .configuration_lanco import LancoSeq2SeqConfig
-from .layers import LancoFeedForward, LancoLayer, make_norm
+from .layers import LancoFeedForward, LancoLayer, make_norm, register_layer_variant
 
 
 class DynamicConvolution(nn.Module):
@@ -53,6 +56,10 @@ class DynamicConvolution(nn.Module):
             left = self.window - size if self.causal else (self.window - size) // 2
             combined = combined + nn.functional.pad(kernel * gate, (left, self.window - size - left))
         return combined.transpose(1, 2)
+
+    def initialize_parameters(self) -> None:
+        """Equal gate weights for every kernel size (the model's ``_init_weights`` calls this)."""
+        init.constant_(self.gate, 1.0 / len(self.kernel_sizes))
 
     def forward(
         self, values: torch.Tensor, num_queries: int, key_padding_mask: torch.Tensor | None = None
@@ -123,7 +130,22 @@ def muse_self_attention(config: LancoSeq2SeqConfig, num_heads: int, kind: str, l
     return attention_class(config, num_heads, kind, layer_idx)
 
 
-class MuseEncoderLayer(LancoLayer):
+# The official code initialises its projections with PyTorch's default ``kaiming_uniform(a=sqrt(5))``; Xavier, the
+# lanco default, is too large for the narrower parallel branches.
+KAIMING_A = math.sqrt(5)
+
+
+class MuseLayer(LancoLayer):
+    """Base of MUSE's layers: their projections are marked for ``kaiming_uniform(a=module.kaiming_a)``, which the
+    model's ``_init_weights`` reads (a projection already marked keeps its own ``a``)."""
+
+    def mark_initialisation(self) -> None:
+        for module in self.modules():
+            if isinstance(module, nn.Linear) and not hasattr(module, "kaiming_a"):
+                module.kaiming_a = KAIMING_A
+
+
+class MuseEncoderLayer(MuseLayer):
     """``X + Drop(SelfAttn(X)) + Drop(FFN(X))`` with one norm (before the branches, or after the sum)."""
 
     def __init__(self, config: LancoSeq2SeqConfig, layer_idx: int):
@@ -131,6 +153,7 @@ class MuseEncoderLayer(LancoLayer):
         self.self_attn = muse_self_attention(config, config.encoder_attention_heads, "encoder", layer_idx)
         self.ffn = LancoFeedForward(config, config.encoder_ffn_dim)
         self.layer_norm = make_norm(config)
+        self.mark_initialisation()
 
     def forward(
         self, hidden_states: torch.Tensor, key_padding_mask: torch.Tensor | None = None, output_attentions: bool = False
@@ -142,7 +165,7 @@ class MuseEncoderLayer(LancoLayer):
         return self.residual(hidden_states, self.layer_norm, branches)
 
 
-class MuseDecoderLayer(LancoLayer):
+class MuseDecoderLayer(MuseLayer):
     """``X + Drop(SelfAttn(X)) + Drop(CrossAttn(X, E)) + Drop(FFN(X))`` with one norm; the self-attention is causal
     (its convolution too), the cross-attention has no convolution."""
 
@@ -152,6 +175,7 @@ class MuseDecoderLayer(LancoLayer):
         self.encoder_attn = LancoAttention(config, config.decoder_attention_heads, "cross", layer_idx)
         self.ffn = LancoFeedForward(config, config.decoder_ffn_dim)
         self.layer_norm = make_norm(config)
+        self.mark_initialisation()
 
     def forward(
         self,
@@ -175,3 +199,8 @@ class MuseDecoderLayer(LancoLayer):
 
         hidden_states, (self_weights, cross_weights) = self.residual(hidden_states, self.layer_norm, branches)
         return hidden_states, self_weights, cross_weights
+
+
+# the config values built from MUSE's layers; registered when this file is imported
+MUSE_LAYER_VARIANTS = ("muse", "muse_simple")
+register_layer_variant(MUSE_LAYER_VARIANTS, MuseEncoderLayer, MuseDecoderLayer)

@@ -52,7 +52,8 @@ def register_task(name: str, *, card=None):
 
     def decorator(runner: Callable[..., dict]) -> Callable[..., dict]:
         if name in TASKS and TASKS[name].runner is not runner:
-            raise ValueError(f"task {name!r} is registered twice: by {TASKS[name].runner.__module__} and {runner.__module__}")
+            modules = f"{TASKS[name].runner.__module__} and {runner.__module__}"
+            raise ValueError(f"task {name!r} is registered twice: by {modules}")
         TASKS[name] = Task(name=name, runner=runner, arguments=argument_dataclasses(runner), card=card)
         return runner
 
