@@ -30,9 +30,11 @@ def translation_model_card(
     training_summary: dict[str, object],
     eval_split: str = "test",
     loss: dict | None = None,
+    beam_scores: dict | None = None,
 ) -> ModelCard:
     """The card of a translation model; ``scores`` holds ``bleu`` and ``chrf`` on ``eval_split``; ``loss`` is the
-    training loss's ``to_dict()`` when it was not the model's own."""
+    training loss's ``to_dict()`` when it was not the model's own; ``beam_scores`` the beam-search scores
+    (``num_beams``, ``length_penalty``, ``bleu``, ``chrf``) shown beside ``scores``."""
     methods = methods_of(config)
     if loss and loss.get("name") in METHODS_BY_LOSS:
         methods.append(METHODS_BY_LOSS[loss["name"]])
@@ -75,6 +77,7 @@ def translation_model_card(
         decoding=decoding,
         scores=scores,
         baseline_scores=baseline_scores,
+        beam_scores=beam_scores,
         example_source=examples[0]["source"] if examples else "",
         examples=examples,
         training_summary=training_summary,
@@ -96,6 +99,7 @@ def translation_card_from_run(run_dir: str | Path, repo_id: str) -> ModelCard:
         eval_size=test["size"],
         baseline_scores=results.get("copy_source_baseline"),
         loss=results.get("loss"),
+        beam_scores=results.get("test_beam"),
         **results["card"],
     )
 
