@@ -25,22 +25,29 @@ def runs_dir(name: str, quick: bool) -> Path:
     return RUNS_DIR / (f"{name}_quick" if quick else name)
 
 
-def train(config: str, output_dir: Path, overrides: list[str]) -> dict:
+def train(config: str, output_dir: Path, overrides: list[str], resume: bool = False) -> dict:
     """``lanco-hf train CONFIG output_dir=... OVERRIDES`` (CONFIG relative to the repository root); returns its
     ``results.json``. A run folder holding the results of exactly these settings and this config file content is
-    reused instead of trained again."""
+    reused instead of trained again; with ``resume``, a run of these settings that was interrupted continues from its
+    last complete checkpoint (``lanco-hf train --resume``) instead of starting over."""
+    from lanco_hf.training.checkpoints import last_complete_checkpoint
+
     settings = [f"output_dir={output_dir}", *overrides]
     signature = [config, hashlib.sha256((ROOT / config).read_bytes()).hexdigest(), *settings]
     marker = output_dir / "benchmark_settings.json"
     results_path = output_dir / "results.json"
-    if results_path.exists() and marker.exists() and json.loads(marker.read_text()) == signature:
+    same_settings = marker.exists() and json.loads(marker.read_text()) == signature
+    if results_path.exists() and same_settings:
         print(f"reusing {output_dir}")
         return json.loads(results_path.read_text())
-    print(f"lanco-hf train {config} {' '.join(settings)}", flush=True)
+    continuing = resume and same_settings and last_complete_checkpoint(output_dir) is not None
+    results_path.unlink(missing_ok=True)  # another settings' results: never read back as this run's
+    output_dir.mkdir(parents=True, exist_ok=True)
+    marker.write_text(json.dumps(signature) + "\n")
+    print(f"lanco-hf train {config} {' '.join(settings)}{' --resume' if continuing else ''}", flush=True)
     log = io.StringIO()
     with contextlib.redirect_stdout(log):
-        main(["train", str(ROOT / config), *settings])
-    marker.write_text(json.dumps(signature) + "\n")
+        main(["train", str(ROOT / config), *settings, *(["--resume"] if continuing else [])])
     return json.loads(results_path.read_text())
 
 

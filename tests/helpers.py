@@ -93,6 +93,7 @@ TINY_TRANSLATION_RUN = [
     "model_config.encoder_ffn_dim=64", "model_config.decoder_ffn_dim=64", "model_config.attn_topk=4",
     "tokenizer_vocab_size=400", "max_steps=6", "per_device_train_batch_size=8", "save_steps=3", "logging_steps=2",
     "warmup_steps=2", "max_test_samples=6", "max_new_tokens=10", "num_examples_to_show=2", "disable_tqdm=true",
+    "num_beams=2", "average_checkpoints=2", "eval_strategy=steps", "eval_steps=3", "predict_with_generate=true",
 ]
 
 GOLDEN_CARDS = Path(__file__).parent / "fixtures" / "cards"

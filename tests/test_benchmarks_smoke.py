@@ -121,3 +121,28 @@ def test_replication_run_is_reused_until_its_config_or_settings_change(tmp_path,
     config.write_text("learning_rate: 2.0e-3\n")
     assert replication.train(str(config), output_dir, ["seed=2"]) == {"run": 2}  # edited config
     assert len(trained) == 3
+
+
+def test_interrupted_replication_run_resumes_only_with_the_same_settings(tmp_path, monkeypatch):
+    calls = []
+
+    def interrupted_then_finished(argv):
+        calls.append(argv)
+        output_dir = Path(next(a for a in argv if a.startswith("output_dir=")).split("=", 1)[1])
+        checkpoint = output_dir / "checkpoint-5"
+        checkpoint.mkdir(parents=True, exist_ok=True)
+        (checkpoint / "trainer_state.json").write_text('{"global_step": 5}')
+        if len(calls) == 1:
+            raise KeyboardInterrupt  # killed after its first checkpoint
+        (output_dir / "results.json").write_text(f'{{"run": {len(calls)}}}')
+
+    monkeypatch.setattr(replication, "main", interrupted_then_finished)
+    config, output_dir = tmp_path / "config.yaml", tmp_path / "run"
+    config.write_text("learning_rate: 1.0e-3\n")
+    with pytest.raises(KeyboardInterrupt):
+        replication.train(str(config), output_dir, ["seed=1"], resume=True)
+    assert replication.train(str(config), output_dir, ["seed=1"], resume=True) == {"run": 2}
+    assert "--resume" in calls[1] and "--resume" not in calls[0]
+    assert replication.train(str(config), output_dir, ["seed=1"], resume=True) == {"run": 2}  # reused, no call
+    assert replication.train(str(config), output_dir, ["seed=2"], resume=True) == {"run": 3}  # other settings
+    assert "--resume" not in calls[2] and len(calls) == 3

@@ -128,6 +128,33 @@ def test_stepwise_decoding_with_cache_equals_full_forward(model, cache_argument)
     torch.testing.assert_close(torch.cat(steps, dim=1), full, atol=1e-5, rtol=1e-4)
 
 
+def test_old_cache_name_warns_like_transformers_and_still_works(model):
+    """transformers 5.24 renamed ``past_key_values`` to ``cache``; its own models warn (``deprecate_kwarg``) when a
+    caller uses the old name, and so do the lanco models, with the same result."""
+    import warnings
+
+    from lanco_hf.modeling.modeling_lanco import CACHE_FIELD
+
+    ids, mask = batch()
+    encoder_outputs = model.get_encoder()(input_ids=ids, attention_mask=mask)
+
+    def first_step_cache():
+        return model(encoder_outputs=encoder_outputs, attention_mask=mask, decoder_input_ids=ids[:, :1], use_cache=True)[1]
+
+    step = dict(encoder_outputs=encoder_outputs, attention_mask=mask, decoder_input_ids=ids[:, 1:2], use_cache=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        new = model(**step, **{CACHE_FIELD: first_step_cache()}).logits
+    assert not [w for w in caught if "past_key_values" in str(w.message)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        old = model(**step, past_key_values=first_step_cache()).logits
+    torch.testing.assert_close(old, new)
+    renamed = [w for w in caught if issubclass(w.category, FutureWarning) and "`past_key_values` is deprecated" in
+               str(w.message) and "Use `cache` instead" in str(w.message)]
+    assert len(renamed) == (1 if CACHE_FIELD == "cache" else 0)
+
+
 def test_padded_batch_equals_rows_one_by_one(model):
     ids, mask = batch(lengths=(8, 5, 2))
     decoder_ids = torch.randint(4, 99, (3, 4))

@@ -50,6 +50,12 @@ def test_train_command_end_to_end(tiny_translation_run):
     results = json.loads((output / "results.json").read_text())
     assert list(results) == golden_results_keys("translation_explicit_sparse_encouraging")
     assert results["train_steps"] == 6 and results["test"]["size"] == 6 and results["reload_reproduces_examples"]
+    assert results["test"]["decoding"] == "greedy" and "test_translations_beam2.txt" in files
+    beam = results["test_beam"]
+    assert beam["num_beams"] == 2 and beam["length_penalty"] == 1.0 and beam["size"] == 6
+    assert results["averaged_checkpoints"] == [3, 6]  # checkpoint-3 and the final weights
+    assert [point["step"] for point in results["validation_curve"]] == [3, 6]
+    assert all({"bleu", "chrf", "loss", "train_seconds"} <= set(point) for point in results["validation_curve"])
     card = ModelCard.load(output / "README.md")
     assert card.data.pipeline_tag == "translation" and card.data.library_name == "transformers"
     assert "explicit_sparse" in card.data.tags
@@ -58,4 +64,5 @@ def test_train_command_end_to_end(tiny_translation_run):
     assert "arxiv.org/abs/1912.11637" in card.text and "@article{zhao2019explicit" in card.text
     model = AutoModelForSeq2SeqLM.from_pretrained(output)
     assert model.config.attn_topk == 4 and model.generation_config.max_new_tokens == 10
+    assert model.generation_config.num_beams == 2 and model.generation_config.length_penalty == 1.0
     assert "Reloaded as ExplicitSparseForConditionalGeneration" in stdout

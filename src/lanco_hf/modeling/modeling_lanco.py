@@ -23,6 +23,7 @@ from transformers.modeling_outputs import (
     Seq2SeqLMOutput,
     Seq2SeqModelOutput,
 )
+from transformers.utils.deprecation import deprecate_kwarg
 from transformers.utils.generic import can_return_tuple
 
 from .auto_map import AutoMapMixin
@@ -43,6 +44,14 @@ def shift_tokens_right(labels: torch.Tensor, pad_token_id: int, decoder_start_to
 # transformers 5.24 renamed the generation cache ``past_key_values`` to ``cache`` (forward argument and output field);
 # the models accept both names and write the output field the installed version has.
 CACHE_FIELD = "cache" if "cache" in {field.name for field in fields(Seq2SeqLMOutput)} else "past_key_values"
+
+
+def accepts_old_cache_name(forward):
+    """Where the installed transformers calls the cache ``cache``, a caller's ``past_key_values=`` is renamed with the
+    deprecation warning transformers' own models give (``deprecate_kwarg``); older 5.x versions pass it unchanged."""
+    if CACHE_FIELD == "cache":
+        return deprecate_kwarg("past_key_values", version="5.40.0", new_name="cache")(forward)
+    return forward
 
 
 def padding_mask(attention_mask: torch.Tensor | None) -> torch.Tensor | None:
@@ -299,6 +308,7 @@ class LancoModel(LancoPreTrainedModel):
             self.decoder.embed_tokens = value
 
     @can_return_tuple
+    @accepts_old_cache_name
     def forward(
         self,
         input_ids: torch.Tensor | None = None,
@@ -393,6 +403,7 @@ class LancoForConditionalGeneration(LancoPreTrainedModel, GenerationMixin):
         return shift_tokens_right(labels, self.config.pad_token_id, self.config.decoder_start_token_id)
 
     @can_return_tuple
+    @accepts_old_cache_name
     def forward(
         self,
         input_ids: torch.Tensor | None = None,
@@ -429,7 +440,7 @@ class LancoForConditionalGeneration(LancoPreTrainedModel, GenerationMixin):
             decoder_input_ids=decoder_input_ids,
             decoder_attention_mask=decoder_attention_mask,
             encoder_outputs=encoder_outputs,
-            past_key_values=cache if past_key_values is None else past_key_values,
+            **{CACHE_FIELD: cache if past_key_values is None else past_key_values},
             inputs_embeds=inputs_embeds,
             decoder_inputs_embeds=decoder_inputs_embeds,
             use_cache=use_cache,

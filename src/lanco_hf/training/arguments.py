@@ -55,17 +55,37 @@ class TranslationDataArguments:
     max_target_length: int = 64
     max_train_samples: int | None = None
     max_test_samples: int | None = field(default=None, metadata={"help": "Evaluate BLEU on the first N test pairs."})
-    num_beams: int = 1
+    num_beams: int = field(
+        default=1,
+        metadata={"help": "Beams of the saved generation config (what generate() and pipeline() use by default). The "
+                          "test split is always scored greedily, and with beam search too when this is above 1."},
+    )
+    length_penalty: float = field(
+        default=1.0,
+        metadata={"help": "Length penalty of beam search: scores are divided by length**length_penalty (fairseq's "
+                          "--lenpen; 1.0 in the papers' IWSLT recipes, 0.6 in their WMT ones)."},
+    )
     max_new_tokens: int = 128
+    average_checkpoints: int = field(
+        default=1,
+        metadata={"help": "Save and evaluate the mean of the weights of the last N checkpoints, the final weights "
+                          "included (Vaswani et al. 2017, section 6.1); 1 keeps the final weights. Needs "
+                          "save_total_limit >= N - 1 and checkpoints saved during the last steps."},
+    )
     max_train_minutes: float | None = field(
-        default=None, metadata={"help": "Stop training (with a saved checkpoint) once this wall time is spent."}
+        default=None,
+        metadata={"help": "Also stop training (with a saved checkpoint) once this wall time is spent; the score then "
+                          "depends on the machine's speed, so compare runs by max_steps instead."},
     )
     num_examples_to_show: int = 5
 
     def __post_init__(self):
-        for name in ("tokenizer_vocab_size", "max_source_length", "max_target_length", "num_beams", "max_new_tokens"):
+        for name in ("tokenizer_vocab_size", "max_source_length", "max_target_length", "num_beams", "max_new_tokens",
+                     "average_checkpoints"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} is out of range; allowed: >= 1")
+        if not self.length_penalty == self.length_penalty:  # NaN
+            raise ValueError(f"length_penalty={self.length_penalty} is out of range; allowed: a real number")
         if self.max_train_minutes is not None and self.max_train_minutes <= 0:
             raise ValueError(f"max_train_minutes={self.max_train_minutes} is out of range; allowed: > 0")
 

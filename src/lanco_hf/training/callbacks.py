@@ -38,3 +38,26 @@ class TimeBudgetCallback(TrainerCallback):
             dist.broadcast(flag, src=0)
             up = bool(flag.item())
         return up
+
+
+class LearningCurveCallback(TrainerCallback):
+    """Collects ``{"step", "train_seconds", <eval metrics>}`` at every evaluation during training (``eval_strategy``
+    ``"steps"`` or ``"epoch"``), so that a run's validation score can be plotted against steps and against training
+    time. ``train_seconds`` is the wall time since training began minus the time spent evaluating."""
+
+    def __init__(self):
+        self.points: list[dict] = []
+        self.start = None
+        self.eval_seconds = 0.0
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        self.start = time.monotonic()
+
+    def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+        if self.start is None or not metrics:
+            return
+        self.eval_seconds += metrics.get("eval_runtime", 0.0)
+        point = {"step": state.global_step, "train_seconds": time.monotonic() - self.start - self.eval_seconds}
+        point.update({key.removeprefix("eval_"): value for key, value in metrics.items()
+                      if key not in ("eval_runtime", "eval_samples_per_second", "eval_steps_per_second", "epoch")})
+        self.points.append(point)

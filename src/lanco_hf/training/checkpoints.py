@@ -1,4 +1,4 @@
-"""Which checkpoint ``--resume`` continues from.
+"""Which checkpoint ``--resume`` continues from, and the averaging of a run's last checkpoints.
 
 ``Trainer`` writes a checkpoint's ``trainer_state.json`` last, after the weights, optimizer, scheduler and RNG
 states, so a folder without it, or with a truncated one (killed while writing it; the write is not atomic), is
@@ -12,6 +12,7 @@ import json
 import logging
 from pathlib import Path
 
+import torch
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 logger = logging.getLogger(__name__)
@@ -24,11 +25,7 @@ def last_complete_checkpoint(output_dir: str | Path) -> str | None:
     output_dir = Path(output_dir)
     if not output_dir.is_dir():
         return None
-    steps = {}
-    for folder in output_dir.glob(f"{PREFIX_CHECKPOINT_DIR}-*"):
-        suffix = folder.name[len(PREFIX_CHECKPOINT_DIR) + 1 :]
-        if folder.is_dir() and suffix.isdigit():
-            steps[int(suffix)] = folder
+    steps = checkpoint_steps(output_dir)
     for step in sorted(steps, reverse=True):
         if _complete_json(steps[step] / TRAINER_STATE_NAME):
             return str(steps[step])
@@ -43,3 +40,41 @@ def _complete_json(path: Path) -> bool:
     except (OSError, ValueError):  # missing, unreadable, or cut short
         return False
     return True
+
+
+def checkpoint_steps(output_dir: str | Path) -> dict[int, Path]:
+    """``{step: folder}`` of the ``checkpoint-N`` folders of ``output_dir`` (complete or not)."""
+    steps = {}
+    for folder in Path(output_dir).glob(f"{PREFIX_CHECKPOINT_DIR}-*"):
+        suffix = folder.name[len(PREFIX_CHECKPOINT_DIR) + 1 :]
+        if folder.is_dir() and suffix.isdigit():
+            steps[int(suffix)] = folder
+    return steps
+
+
+def average_last_checkpoints(model, output_dir: str | Path, count: int, final_step: int) -> list[int]:
+    """Replace ``model``'s weights by the mean of its own (the weights after ``final_step``) and those of the last
+    ``count - 1`` complete checkpoints of ``output_dir`` before that step, as Vaswani et al. (2017, section 6.1)
+    average the last checkpoints of a run. Returns the averaged steps; raises ``ValueError`` when the folder holds
+    fewer checkpoints than asked (raise ``save_total_limit`` or save more often)."""
+    if count <= 1:
+        return [final_step]
+    earlier = {step: folder for step, folder in checkpoint_steps(output_dir).items()
+               if step < final_step and _complete_json(folder / TRAINER_STATE_NAME)}
+    chosen = sorted(earlier)[-(count - 1):]
+    if len(chosen) < count - 1:
+        raise ValueError(
+            f"average_checkpoints={count} needs {count - 1} checkpoints before step {final_step} in {output_dir}, "
+            f"found {len(chosen)} ({sorted(earlier)}); set save_steps so that checkpoints are written during the last "
+            f"steps and save_total_limit >= {count - 1}"
+        )
+    state = model.state_dict()
+    total = {name: tensor.detach().double().clone() for name, tensor in state.items() if tensor.is_floating_point()}
+    for step in chosen:
+        saved = type(model).from_pretrained(earlier[step], dtype=model.dtype).state_dict()
+        for name in total:
+            total[name] += saved[name].double()
+    with torch.no_grad():
+        for name, summed in total.items():
+            state[name].copy_((summed / count).to(state[name].dtype))
+    return [*chosen, final_step]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import numpy as np
 from transformers import (
     AutoConfig,
     AutoModelForSeq2SeqLM,
@@ -22,7 +23,8 @@ from ..evaluation.translation import translate, translation_scores
 from ..hub.methods import methods_of, methods_of_loss
 from ..hub.model_card import CardContent, CardSpec
 from .arguments import LossArguments, ModelArguments, TranslationDataArguments
-from .callbacks import TimeBudgetCallback
+from .callbacks import LearningCurveCallback, TimeBudgetCallback
+from .checkpoints import average_last_checkpoints
 from .loss_functions import build_run_loss
 from .run import batch_size, finish_run, optimizer_summary, run_summary, schedule_summary
 from .safe_training import train_safely
@@ -50,16 +52,26 @@ def load_translation_data(data_args: TranslationDataArguments):
     return dataset
 
 
-def build_tokenizer(data_args: TranslationDataArguments, train_split):
-    if data_args.tokenizer_name:
-        return AutoTokenizer.from_pretrained(data_args.tokenizer_name)
+def build_tokenizer(data_args: TranslationDataArguments, train_split, model_args: ModelArguments | None = None):
+    """``tokenizer_name`` if given, else the tokenizer saved with ``model_name_or_path`` (fine-tuning keeps the
+    checkpoint's vocabulary), else a joint BPE trained on the training split (cached)."""
+    name = data_args.tokenizer_name or (model_args.model_name_or_path if model_args else None)
+    if name:
+        return AutoTokenizer.from_pretrained(name)
     texts = list(train_split[data_args.source_lang]) + list(train_split[data_args.target_lang])
     return cached_bpe_tokenizer(texts, data_args.tokenizer_vocab_size, data_args.dataset.replace("/", "_"))
 
 
 def build_model(model_args: ModelArguments, tokenizer):
     if model_args.model_name_or_path:
-        return AutoModelForSeq2SeqLM.from_pretrained(model_args.model_name_or_path, **model_args.model_config)
+        model = AutoModelForSeq2SeqLM.from_pretrained(model_args.model_name_or_path, **model_args.model_config)
+        embeddings = model.get_input_embeddings().num_embeddings
+        if len(tokenizer) > embeddings:
+            raise ValueError(
+                f"the tokenizer has {len(tokenizer)} tokens but model_name_or_path={model_args.model_name_or_path!r} "
+                f"has {embeddings} input embeddings; use the checkpoint's own tokenizer (leave tokenizer_name unset)"
+            )
+        return model
     token_ids = {
         "vocab_size": len(tokenizer),
         "pad_token_id": tokenizer.pad_token_id,
@@ -108,6 +120,7 @@ def translation_card(config, results: dict) -> CardContent:
             "eval_size": test["size"],
             "scores": scores,
             "baseline_scores": results.get("copy_source_baseline"),
+            "beam_scores": results.get("test_beam"),
             "example_source": examples[0]["source"] if examples else "",
             "loss": loss,
         },
@@ -140,14 +153,16 @@ def run_translation(
     run_loss = build_run_loss(loss_args or LossArguments(), training_args)
     with training_args.main_process_first(desc="corpus and tokenizer"):  # under DDP, rank 0 fills the caches
         dataset = load_translation_data(data_args)
-        tokenizer = build_tokenizer(data_args, dataset["train"])
+        tokenizer = build_tokenizer(data_args, dataset["train"], model_args)
     set_seed(training_args.seed)
     model = build_model(model_args, tokenizer)
     model.generation_config.max_new_tokens = data_args.max_new_tokens
     model.generation_config.num_beams = data_args.num_beams
+    model.generation_config.length_penalty = data_args.length_penalty
     splits = tokenize_splits(dataset, tokenizer, data_args)
 
-    callbacks = [TimeBudgetCallback(data_args.max_train_minutes)] if data_args.max_train_minutes else []
+    curve = LearningCurveCallback()
+    callbacks = [curve, *([TimeBudgetCallback(data_args.max_train_minutes)] if data_args.max_train_minutes else [])]
     callbacks += run_loss.callbacks if run_loss else []
     trainer = TranslationTrainer(
         model=model,
@@ -158,8 +173,10 @@ def run_translation(
         processing_class=tokenizer,
         callbacks=callbacks,
         compute_loss_func=run_loss.compute_loss_func if run_loss else None,
+        compute_metrics=bleu_metrics(tokenizer) if training_args.predict_with_generate else None,
     )
     train_result = train_safely(trainer, output_dir, resume)
+    averaged_steps = average_last_checkpoints(model, output_dir, data_args.average_checkpoints, trainer.state.global_step)
     trainer.save_model(output_dir)  # on every rank: gathers FSDP / DeepSpeed shards; writes on the first only
     if not trainer.is_world_process_zero():
         return {}
@@ -172,23 +189,34 @@ def run_translation(
     if data_args.max_test_samples is not None:
         test = test.select(range(min(data_args.max_test_samples, len(test))))
     sources, references = list(test[data_args.source_lang]), list(test[data_args.target_lang])
-    hypotheses = translate(model, tokenizer, sources, max_source_length=data_args.max_source_length)
+    hypotheses = translate(model, tokenizer, sources, max_source_length=data_args.max_source_length, num_beams=1)
     (output_dir / "test_translations.txt").write_text("\n".join(hypotheses) + "\n", encoding="utf-8")
+    beam = None
+    if data_args.num_beams > 1:  # the saved generation config's beam search, scored beside greedy
+        started_beam = time.monotonic()
+        beam_hypotheses = translate(model, tokenizer, sources, max_source_length=data_args.max_source_length)
+        beam = {"num_beams": data_args.num_beams, "length_penalty": data_args.length_penalty, "size": len(test),
+                **translation_scores(beam_hypotheses, references), "seconds": time.monotonic() - started_beam}
+        (output_dir / f"test_translations_beam{data_args.num_beams}.txt").write_text(
+            "\n".join(beam_hypotheses) + "\n", encoding="utf-8")
     shown = range(min(data_args.num_examples_to_show, len(sources)))
     examples = [{"source": sources[i], "reference": references[i], "hypothesis": hypotheses[i]} for i in shown]
 
     reloaded = AutoModelForSeq2SeqLM.from_pretrained(output_dir)
     again = translate(reloaded, AutoTokenizer.from_pretrained(output_dir), [e["source"] for e in examples],
-                      progress=False, max_source_length=data_args.max_source_length)
+                      progress=False, max_source_length=data_args.max_source_length, num_beams=1)
 
     metrics = train_result.metrics
     results = {
         "task": "translation",
         "model_type": model.config.model_type,
         "num_parameters": model.num_parameters(),
-        "test": {"size": len(test), **translation_scores(hypotheses, references)},
+        "test": {"size": len(test), "decoding": "greedy", **translation_scores(hypotheses, references)},
+        "test_beam": beam,
         "copy_source_baseline": translation_scores(sources, references),
         "train_steps": trainer.state.global_step,
+        "averaged_checkpoints": averaged_steps,
+        "validation_curve": curve.points,
         "world_size": training_args.world_size,
         "train_runtime_s": metrics.get("train_runtime"),
         "train_source_tokens": trainer.state.num_input_tokens_seen,
@@ -202,12 +230,27 @@ def run_translation(
         "dataset_name": data_args.dataset,
         "dataset_description": _describe(dataset, data_args),
         "languages": [data_args.source_lang, data_args.target_lang],
-        "decoding": "greedy" if data_args.num_beams == 1 else f"beam {data_args.num_beams}",
+        "decoding": "greedy",
         "examples": examples,
         "training_summary": _training_summary(training_args, data_args, results),
     }
     return finish_run(results, output_dir, started, card=card,
                       report=_report(results, examples, again, type(reloaded).__name__, output_dir))
+
+
+def bleu_metrics(tokenizer):
+    """``compute_metrics`` of a ``Seq2SeqTrainer`` with ``predict_with_generate=True``: corpus BLEU / chrF of the
+    generated validation translations (what ``eval_strategy="steps"`` logs as ``eval_bleu`` / ``eval_chrf``)."""
+
+    def compute_metrics(prediction):
+        predictions, labels = prediction.predictions, prediction.label_ids
+        predictions = np.where(predictions < 0, tokenizer.pad_token_id, predictions)
+        labels = np.where(labels < 0, tokenizer.pad_token_id, labels)
+        hypotheses = [text.strip() for text in tokenizer.batch_decode(predictions, skip_special_tokens=True)]
+        references = [text.strip() for text in tokenizer.batch_decode(labels, skip_special_tokens=True)]
+        return translation_scores(hypotheses, references)
+
+    return compute_metrics
 
 
 def _describe(dataset, data_args: TranslationDataArguments) -> str:
@@ -224,6 +267,7 @@ def _training_summary(training_args, data_args, results) -> dict:
         "optimizer": optimizer_summary(training_args),
         "schedule": schedule_summary(training_args),
         "label smoothing": training_args.label_smoothing_factor,
+        "checkpoints averaged": len(results["averaged_checkpoints"]),
         "max length (source / target)": f"{data_args.max_source_length} / {data_args.max_target_length}",
         **run_summary(training_args.seed, results["train_runtime_s"]),
     }
@@ -232,9 +276,12 @@ def _training_summary(training_args, data_args, results) -> dict:
 def _report(results: dict, examples: list[dict], reloaded: list[str], model_class: str, output_dir: Path) -> list[str]:
     test = results["test"]
     baseline = results["copy_source_baseline"]
+    beam = results["test_beam"]
     return [
-        f"\nTest ({test['size']} pairs): BLEU {test['bleu']:.2f}, chrF {test['chrf']:.2f}"
+        f"\nTest ({test['size']} pairs, greedy): BLEU {test['bleu']:.2f}, chrF {test['chrf']:.2f}"
         f"  |  copy-the-source baseline: BLEU {baseline['bleu']:.2f}, chrF {baseline['chrf']:.2f}",
+        *([f"Test (beam {beam['num_beams']}, length penalty {beam['length_penalty']}): BLEU {beam['bleu']:.2f}, "
+           f"chrF {beam['chrf']:.2f}"] if beam else []),
         f"Saved to {output_dir} (weights, tokenizer, generation_config.json, README.md model card, results.json)",
         f"Reloaded as {model_class} with AutoModelForSeq2SeqLM.from_pretrained; translations:",
         *(f"  EN:  {example['source']}\n  REF: {example['reference']}\n  OUT: {hypothesis}\n"
