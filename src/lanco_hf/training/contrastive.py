@@ -31,6 +31,7 @@ from ..evaluation.zero_shot import CLIPFeatureEncoder, ZeroShotClassifierHead
 from ..hub.clip_card import clip_card_from_run
 from .arguments import ModelArguments
 from .callbacks import TimeBudgetCallback
+from .run_folder import mark_run_complete
 from .safe_training import train_safely
 
 logger = logging.getLogger(__name__)
@@ -237,6 +238,7 @@ def run_contrastive_image_text(
     (output_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     if "card" in results:
         clip_card_from_run(output_dir, repo_id=output_dir.name).save(output_dir / "README.md")
+    mark_run_complete(output_dir)  # the last write: the folder holds a finished run
     logger.info("saved to %s; results %s", output_dir, json.dumps(results))
     return results
 

@@ -29,6 +29,7 @@ from ..data.fashion_mnist import CLASS_NAMES, load_fashion_mnist, load_mnist_5k,
 from ..hub.image_classification_card import image_classification_card_from_run
 from .arguments import ImageClassificationDataArguments, LossArguments, ModelArguments
 from .loss_functions import build_run_loss
+from .run_folder import mark_run_complete
 from .safe_training import train_safely
 
 FASHION_MNIST_MEAN, FASHION_MNIST_STD = 0.2860, 0.3530  # pixel statistics of the training split
@@ -178,6 +179,7 @@ def run_image_classification(
     results["wall_time_s"] = time.monotonic() - started
     (output_dir / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     image_classification_card_from_run(output_dir, repo_id=output_dir.name).save(output_dir / "README.md")
+    mark_run_complete(output_dir)  # the last write: the folder holds a finished run
     _print_report(results, output_dir)
     return results
 

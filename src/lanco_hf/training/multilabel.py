@@ -33,6 +33,7 @@ from ..evaluation.multilabel import multilabel_metrics
 from ..hub.classification_card import text_classification_card_from_run
 from ..modeling import LabelGraphForSequenceClassification, cooccurrence_graph
 from .arguments import ModelArguments
+from .run_folder import mark_run_complete
 from .safe_training import train_safely
 
 GRAPH_INITS = ("identity", "cooccurrence")
@@ -295,6 +296,7 @@ def run_multilabel_classification(
     results["wall_time_s"] = time.monotonic() - started
     (output_dir / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     text_classification_card_from_run(output_dir, repo_id=output_dir.name).save(output_dir / "README.md")
+    mark_run_complete(output_dir)  # the last write: the folder holds a finished run
     _print_report(results, output_dir)
     return results
 

@@ -22,6 +22,8 @@ from transformers import AutoConfig, AutoModel, set_seed
 from ..hub.node_classification_card import node_classification_model_card
 from ..losses.renode import renode_weights, totoro
 from .arguments import ModelArguments
+from .nan_guard import check_finite_loss
+from .run_folder import mark_run_complete
 
 logger = logging.getLogger(__name__)
 
@@ -208,6 +210,7 @@ def train_node_classifier(model, data, train_mask, valid_mask, node_weights, arg
         model.train()
         optimizer.zero_grad()
         loss = model(data.x, data.edge_index, labels=data.y, train_mask=train_mask, node_weights=node_weights).loss
+        check_finite_loss(loss, epoch)  # one optimiser step per epoch: the step is the epoch
         loss.backward()
         optimizer.step()
         valid = f1_scores(model, data, valid_mask)
@@ -301,6 +304,7 @@ def run_node_classification(
     node_classification_model_card(model.config, repo_id=output_dir.name, scores=test, **results["card"]).save(
         output_dir / "README.md"
     )
+    mark_run_complete(output_dir)  # the last write: the folder holds a finished run
     print(
         f"\nTest ({results['split_sizes']['test']} nodes): Weighted-F1 {100 * test['weighted_f1']:.2f}, "
         f"Macro-F1 {100 * test['macro_f1']:.2f} (best epoch {training['best_epoch']}, ReNode {'on' if data_args.renode else 'off'})"

@@ -23,6 +23,7 @@ from ..losses.iais import ALIGNMENTS
 from .arguments import ModelArguments
 from .callbacks import TimeBudgetCallback
 from .iais import SCHEDULES, IAISTrainer
+from .run_folder import mark_run_complete
 from .safe_training import train_safely
 
 DATASETS = ("tuxpaint_stamps",)
@@ -186,6 +187,7 @@ def run_retrieval(
     results["wall_time_s"] = time.monotonic() - started
     (output_dir / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     retrieval_card_from_run(output_dir, repo_id=output_dir.name).save(output_dir / "README.md")
+    mark_run_complete(output_dir)  # the last write: the folder holds a finished run
     _print_report(results, output_dir)
     return results
 

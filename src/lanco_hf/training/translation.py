@@ -19,12 +19,14 @@ from transformers import (
 )
 
 from ..data.bible import bible_translation_dataset
+from ..data.checks import check_data_files, check_text_columns
 from ..data.tokenizer import cached_bpe_tokenizer
 from ..evaluation.translation import translate, translation_scores
 from ..hub.model_card import translation_card_from_run
 from .arguments import LossArguments, ModelArguments, TranslationDataArguments
 from .callbacks import TimeBudgetCallback
 from .loss_functions import build_run_loss
+from .run_folder import mark_run_complete
 from .safe_training import train_safely
 from .sampling import ResumableLengthGroupingMixin
 
@@ -40,12 +42,15 @@ def load_translation_data(data_args: TranslationDataArguments):
         return bible_translation_dataset()
     from datasets import load_dataset
 
+    check_data_files(data_args.dataset)
     dataset = load_dataset(data_args.dataset, data_args.dataset_config)
     if "translation" in dataset["train"].column_names:
         dataset = dataset.map(lambda row: row["translation"], remove_columns=["translation"])
     for split in ("train", "test"):
         if split not in dataset:
             raise ValueError(f"dataset {data_args.dataset!r} has no {split!r} split; it has {list(dataset)}")
+    check_text_columns(dataset, {"source_lang": data_args.source_lang, "target_lang": data_args.target_lang},
+                       data_args.dataset)
     return dataset
 
 
@@ -172,6 +177,7 @@ def run_translation(
     results["wall_time_s"] = time.monotonic() - started
     (output_dir / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     translation_card_from_run(output_dir, repo_id=output_dir.name).save(output_dir / "README.md")
+    mark_run_complete(output_dir)  # the last write: the folder holds a finished run
     _print_report(results, examples, again, type(reloaded).__name__, output_dir)
     return results
 
