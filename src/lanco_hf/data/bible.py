@@ -57,7 +57,9 @@ def _open_bibles(root: str):
 
 def exit_with_parent() -> None:
     """Pool initializer: the worker gets SIGTERM when its parent dies, even by SIGKILL (Linux ``PR_SET_PDEATHSIG``),
-    so a killed run never leaves its parse workers behind."""
+    and dies of it (a handler inherited from the parent, such as ``lanco-hf train``'s exit-on-SIGTERM, would only
+    raise ``SystemExit`` inside the task, which the pool catches), so a killed run never leaves its workers behind."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if sys.platform.startswith("linux"):
         parent = os.getppid()
         with contextlib.suppress(OSError, AttributeError):

@@ -156,8 +156,10 @@ def apply_overrides(config: dict, overrides: list[str]) -> dict:
             raise ValueError(f"override {item!r} must look like key=value")
         *parents, leaf = key.split(".")
         target = config
-        for parent in parents:
+        for depth, parent in enumerate(parents, 1):
             target = target.setdefault(parent, {})
+            if not isinstance(target, dict):
+                raise ValueError(f"override {item!r}: {'.'.join(parents[:depth])}={target!r} is not a mapping")
         target[leaf] = _parse_value(raw)
     return config
 
