@@ -39,7 +39,7 @@ def train(config: str, output_dir: Path, overrides: list[str]) -> dict:
     print(f"lanco-hf train {config} {' '.join(settings)}", flush=True)
     log = io.StringIO()
     with contextlib.redirect_stdout(log):
-        main(["train", str(ROOT / config), *settings])
+        main(["train", str(ROOT / config), *settings, "--overwrite-output-dir"])  # other settings: replace the run
     marker.write_text(json.dumps(signature) + "\n")
     return json.loads(results_path.read_text())
 

@@ -18,7 +18,8 @@ import torch
 
 from conftest import CONFIG_DIR, TINY_TRANSLATION_RUN
 from lanco_hf.training.preemption import SIGTERM_EXIT_CODE
-from lanco_hf.training.run_folder import LOCK_NAME, RUN_COMPLETE_NAME, claim_run_folder, mark_run_complete
+
+RUN_COMPLETE_NAME = "run_complete.json"  # lanco_hf.training.run_folder.RUN_COMPLETE_NAME, the completion marker
 
 CONFIG = str(CONFIG_DIR / "explicit_sparse_bible.yaml")
 ENV = {**os.environ, "PYTHONHASHSEED": "0"}
@@ -64,6 +65,8 @@ def fake_run_folder(folder: Path, complete=True) -> Path:
     (folder / "runs" / "Dec01").mkdir(parents=True)
     (folder / "runs" / "Dec01" / "events.out.tfevents.1.host").write_bytes(b"tb")
     if complete:
+        from lanco_hf.training.run_folder import mark_run_complete
+
         mark_run_complete(folder)
     return folder
 
@@ -141,7 +144,8 @@ def tiny_run(verse_dataset, output, *extra):
 
 def test_a_second_run_on_a_busy_folder_fails_at_once_naming_the_holder(verse_dataset, tmp_path, capsys):
     output = tmp_path / "run"
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(output)], stdout=subprocess.PIPE, text=True, env=ENV)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(output)], stdout=subprocess.PIPE, text=True,
+                              env=ENV)
     try:
         assert holder.stdout.readline().strip() == "locked"
         second = in_process(capsys, *tiny_run(verse_dataset, output))
@@ -151,6 +155,8 @@ def test_a_second_run_on_a_busy_folder_fails_at_once_naming_the_holder(verse_dat
         holder.kill()
         holder.wait()
     # the kernel released the lock of the killed holder: no stale lock
+    from lanco_hf.training.run_folder import LOCK_NAME, claim_run_folder
+
     with claim_run_folder(output):
         assert (output / LOCK_NAME).read_text().strip() == str(os.getpid())
 
@@ -167,6 +173,8 @@ def test_a_new_run_never_replaces_an_earlier_run_without_overwrite(verse_dataset
     assert (output / "checkpoint-9").is_dir()  # save_total_limit never rotated it away
 
     # --overwrite-output-dir replaces it: the earlier checkpoints go, so no later --resume mixes the two runs
+    from lanco_hf.training.run_folder import claim_run_folder
+
     with claim_run_folder(output, overwrite=True):
         assert not (output / "checkpoint-9").exists()
     with pytest.raises(ValueError, match="pass one"):
@@ -219,7 +227,7 @@ def test_a_signal_after_the_last_step_resumes_without_an_extra_step(verse_datase
         assert runs[folder].returncode == status, stderr[-3000:]
     for folder in (killed, terminated):
         assert not (folder / RUN_COMPLETE_NAME).exists()
-        assert_one_line_error(cli("push", str(folder), "tester/partial"), "not a finished run")
+        assert_one_line_error(cli("push", str(folder), "tester/partial"), "is not a")  # a saved model or finished run
 
     for folder in (killed, terminated):
         resumed = subprocess.run(resume_command(verse_dataset, folder, "--resume"), capture_output=True, text=True,
@@ -382,8 +390,9 @@ def test_killing_a_corpus_parse_stops_its_workers(signum, tmp_path):
         find_sword_root()
     except DataNotFoundError:
         pytest.skip("apt-get install sword-text-kjv sword-text-sparv")
-    code = PARSE if signum == signal.SIGKILL else (
-        "from lanco_hf.training.preemption import exit_on_sigterm\nwith exit_on_sigterm():\n" + "    " + PARSE.strip().replace("\n", "\n    "))
+    under_cli = "from lanco_hf.training.preemption import exit_on_sigterm\nwith exit_on_sigterm():\n    " + \
+        PARSE.strip().replace("\n", "\n    ")  # as `lanco-hf train` runs it: SIGTERM raises SystemExit(143)
+    code = PARSE if signum == signal.SIGKILL else under_cli
     parent = subprocess.Popen([sys.executable, "-c", code], env=ENV, stderr=subprocess.DEVNULL)
     deadline, workers = time.monotonic() + 120, set()
     while len(workers) < 2 and time.monotonic() < deadline:

@@ -227,7 +227,8 @@ def _describe_type(annotation) -> str:
         return "one of " + ", ".join(repr(member.value) for member in annotation)
     if origin is typing.Literal:
         return "one of " + ", ".join(map(repr, typing.get_args(annotation)))
-    names = {bool: "true/false", int: "an integer", float: "a number", str: "a string", list: "a list", dict: "a mapping"}
+    names = {bool: "true/false", int: "an integer", float: "a number", str: "a string", list: "a list",
+             dict: "a mapping"}
     return names.get(origin or annotation, getattr(annotation, "__name__", str(annotation)))
 
 
