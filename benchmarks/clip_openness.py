@@ -63,7 +63,7 @@ def train(output_dir: Path, overrides: list[str]) -> dict:
         return json.loads(results.read_text())
     print(f"lanco-hf train {CONFIG} {' '.join(settings)}", flush=True)
     with contextlib.redirect_stdout(io.StringIO()):
-        lanco_hf(["train", str(ROOT / CONFIG), *settings])
+        lanco_hf(["train", str(ROOT / CONFIG), *settings, "--overwrite-output-dir"])
     marker.write_text(json.dumps([CONFIG, *settings]) + "\n")
     return json.loads(results.read_text())
 

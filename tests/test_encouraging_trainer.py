@@ -217,5 +217,5 @@ def test_translation_run_with_the_encouraging_loss(verse_dataset, tmp_path):
     assert "arxiv.org/abs/2110.06537" in card.text and "@inproceedings{zhao2022well" in card.text
     assert "| log_end | 0.5 |" in card.text and "| bonus_label_smoothing | 0.1 |" in card.text
     with pytest.raises(ValueError, match="label_smoothing_factor=0.1 and loss.name='encouraging' are both set"):
-        main(["train", str(CONFIG_DIR / "explicit_sparse_bible.yaml"), f"dataset={verse_dataset}",
+        main(["--debug", "train", str(CONFIG_DIR / "explicit_sparse_bible.yaml"), f"dataset={verse_dataset}",
               f"output_dir={tmp_path / 'refused'}", *TINY_TRANSLATION, *EL_TRANSLATION, "label_smoothing_factor=0.1"])

@@ -172,5 +172,5 @@ def test_translation_job_stops_on_a_nan_loss(verse_dataset, tmp_path, monkeypatc
 
     monkeypatch.setattr(LancoForConditionalGeneration, "forward", nan_at_third_call)
     with pytest.raises(NonFiniteLossError, match="training loss is nan at step 3"):
-        main(["train", str(CONFIG_DIR / "explicit_sparse_bible.yaml"), f"dataset={verse_dataset}",
+        main(["--debug", "train", str(CONFIG_DIR / "explicit_sparse_bible.yaml"), f"dataset={verse_dataset}",
               f"output_dir={tmp_path / 'run'}", *TINY_TRANSLATION_RUN, "save_steps=100"])

@@ -199,8 +199,9 @@ def test_train_job_on_cora(cora_run):
     assert "ReNode weights in [0.5, 1.5]" in card.text and "Weighted-F1" in stdout
     assert str(card_from_run(output)) == (output / "README.md").read_text()
     assert json.loads((output / "config.json").read_text())["model_type"] == "renode_gcn"
-    with pytest.raises(ValueError, match="--resume is not supported"):
-        main(["train", str(CONFIG_DIR / "renode_gcn_cora.yaml"), f"output_dir={output}", "--resume"])
+    with pytest.raises(ValueError, match="--resume is not supported"):  # (resuming the finished run is a no-op)
+        main(["--debug", "train", str(CONFIG_DIR / "renode_gcn_cora.yaml"), f"output_dir={output}-unfinished",
+              "--resume"])
 
 
 def test_totoro_evaluation_reports_the_mean_conflict():

@@ -1,5 +1,6 @@
-"""``lanco-hf push RUN_DIR REPO_ID [--private]``: upload a finished run folder (weights, config, remote code,
-tokenizer / processor, results.json and the model card re-rendered under the repo's name) in one commit."""
+"""``lanco-hf push RUN_DIR REPO_ID [--private] [--allow-incomplete]``: upload a finished run folder (weights, config,
+remote code, tokenizer / processor, results.json and the model card re-rendered under the repo's name) in one
+commit; ``lanco_hf.hub.push.files_to_upload`` says which files."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from .parser import add_command, dataclasses_from
 @dataclass
 class PushCommandArguments:
     private: bool = field(default=False, metadata={"help": "Create the repo private."})
+    allow_incomplete: bool = field(
+        default=False, metadata={"help": "Upload a run folder that lacks the completion marker of a finished run."}
+    )
 
 
 def register(commands) -> None:
@@ -26,4 +30,4 @@ def push(args: argparse.Namespace) -> None:
     from ..hub.push import push_run
 
     (options,) = dataclasses_from(args, (PushCommandArguments,))
-    print(push_run(args.run_dir, args.repo_id, private=options.private))
+    print(push_run(args.run_dir, args.repo_id, private=options.private, allow_incomplete=options.allow_incomplete))

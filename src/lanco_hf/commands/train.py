@@ -1,6 +1,7 @@
-"""``lanco-hf train CONFIG.yaml [key=value ...] [--resume] [--push-to-hub REPO_ID [--private]]``: the run config's
-``task`` (default ``translation``) picks the registered task (``lanco_hf.training.tasks``) that trains, evaluates,
-saves and reloads the model, and writes ``results.json`` and the model card."""
+"""``lanco-hf train CONFIG.yaml [key=value ...] [--resume | --overwrite-output-dir] [--push-to-hub REPO_ID]``: the
+run config's ``task`` (default ``translation``) picks the registered task (``lanco_hf.training.tasks``) that trains,
+evaluates, saves and reloads the model, and writes ``results.json`` and the model card. The whole config is checked
+before any data is read, and the run holds a lock on its ``output_dir`` (``lanco_hf.training.run_folder``)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ from .parser import add_command, dataclasses_from
 @dataclass
 class TrainCommandArguments:
     resume: bool = field(default=False, metadata={"help": "Continue from the last complete checkpoint in output_dir."})
+    overwrite_output_dir: bool = field(
+        default=False, metadata={"help": "Replace the run already in output_dir (its checkpoints are deleted)."}
+    )
     push_to_hub: str | None = field(default=None, metadata={"help": "Upload the finished run to this Hub repo."})
     private: bool = field(default=False, metadata={"help": "With --push-to-hub: create a private repo."})
 
@@ -34,15 +38,27 @@ def register(commands) -> None:
 def train(args: argparse.Namespace) -> None:
     from ..training.arguments import load_run_config, parse_run_config
     from ..training.cpu import keep_freed_memory_in_heap
+    from ..training.preemption import exit_on_sigterm
+    from ..training.run_folder import claim_run_folder, is_run_complete
     from ..training.tasks import get_task
     from .push import push
 
     (options,) = dataclasses_from(args, (TrainCommandArguments,))
+    if options.resume and options.overwrite_output_dir:
+        raise ValueError("--resume continues the run in output_dir and --overwrite-output-dir replaces it: pass one")
     config = load_run_config(args.config, args.overrides)
-    task = get_task(config.pop("task", "translation"))
-    keep_freed_memory_in_heap()
-    parsed = parse_run_config(config, task.arguments)
-    task.runner(*parsed, resume=options.resume)
+    name = config.pop("task", "translation")
+    if not isinstance(name, str):
+        raise ValueError(f"task={name!r} must be a task name")
+    task = get_task(name)
+    parsed = parse_run_config(config, task.arguments)  # every field checked, the model config built once
+    output_dir = next(arguments.output_dir for arguments in parsed if hasattr(arguments, "output_dir"))
+    with exit_on_sigterm(), claim_run_folder(output_dir, resume=options.resume, overwrite=options.overwrite_output_dir):
+        if options.resume and is_run_complete(output_dir):
+            print(f"{output_dir} holds a finished run: nothing to resume (pass --overwrite-output-dir to train again)")
+        else:
+            keep_freed_memory_in_heap()
+            task.runner(*parsed, resume=options.resume)
     if options.push_to_hub:
-        output_dir = next(arguments.output_dir for arguments in parsed if hasattr(arguments, "output_dir"))
-        push(argparse.Namespace(run_dir=output_dir, repo_id=options.push_to_hub, private=options.private))
+        push(argparse.Namespace(run_dir=output_dir, repo_id=options.push_to_hub, private=options.private,
+                                allow_incomplete=False))

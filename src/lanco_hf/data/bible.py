@@ -11,8 +11,12 @@ deterministic function of the verse id (``Gen.1.3``), so it never depends on fil
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import hashlib
 import os
+import signal
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -20,6 +24,7 @@ from tqdm.auto import tqdm
 
 from .cache import DataNotFoundError, cache_dir, cached_jsonl
 
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 SYSTEM_SWORD_ROOT = "/usr/share/sword"
 ENGLISH_MODULE = "engKJV2006eb"
 SPANISH_MODULE = "spaRV1909eb"
@@ -48,6 +53,19 @@ def _open_bibles(root: str):
     modules = SwordModules(root)
     modules.parse_modules()
     return modules.get_bible_from_module(ENGLISH_MODULE), modules.get_bible_from_module(SPANISH_MODULE)
+
+
+def exit_with_parent() -> None:
+    """Pool initializer: the worker gets SIGTERM when its parent dies, even by SIGKILL (Linux ``PR_SET_PDEATHSIG``),
+    and dies of it (a handler inherited from the parent, such as ``lanco-hf train``'s exit-on-SIGTERM, would only
+    raise ``SystemExit`` inside the task, which the pool catches), so a killed run never leaves its workers behind."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if sys.platform.startswith("linux"):
+        parent = os.getppid()
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the parent died before the request was registered
+            os._exit(1)
 
 
 def _read_book(root: str, book_name: str) -> list[dict]:
@@ -84,8 +102,17 @@ def read_bible_pairs(sword_path: str | os.PathLike | None = None, books: list[st
             raise ValueError(f"books={sorted(unknown)} are not OSIS book names of the KJV")
         all_books = [book for book in all_books if book.osis_name in books]
     names = [book.name for book in all_books]
-    with ProcessPoolExecutor(max_workers=min(len(names), os.cpu_count() or 1)) as pool:
+    pool = ProcessPoolExecutor(max_workers=min(len(names), os.cpu_count() or 1), initializer=exit_with_parent)
+    try:
         per_book = list(tqdm(pool.map(_read_book, [root] * len(names), names), total=len(names), desc="Reading SWORD modules", unit="book"))
+    except BaseException:  # interrupted (SIGTERM / Ctrl-C in the parent) or failed: stop the workers now
+        workers = list(getattr(pool, "_processes", None) or {})  # pids; shutdown() forgets them
+        pool.shutdown(wait=False, cancel_futures=True)
+        for pid in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        raise
+    pool.shutdown()
     return [pair for book_pairs in per_book for pair in book_pairs]
 
 

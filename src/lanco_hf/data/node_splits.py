@@ -52,7 +52,15 @@ def _masks(num_nodes: int, values: list[int], order: list[int], train: list[int]
     masks = [torch.zeros(num_nodes, dtype=torch.bool) for _ in range(3)]
     masks[0][train] = True
     masks[1][valid] = True
-    masks[2][[node for node in order if node not in chosen]] = True
+    test = [node for node in order if node not in chosen]
+    masks[2][test] = True
+    empty = sorted(set(valid_quota) - {values[node] for node in test})
+    if empty:
+        sizes = ", ".join(f"class {c}: {sum(values[n] == c for n in order)} labelled nodes" for c in empty)
+        raise ValueError(
+            f"no test node is left for {sizes}: the training and validation sets take them all; lower "
+            "train_per_class (or labeling_ratio) or valid_per_class"
+        )
     return tuple(masks)
 
 

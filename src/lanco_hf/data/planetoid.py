@@ -9,11 +9,12 @@ Python pickles that torch_geometric unpickles, so only use copies from a source 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from pathlib import Path
 
-from .cache import DataNotFoundError, cache_dir
+from .cache import DataNotFoundError, cache_dir, cached_folder, file_sha256
 
 PLANETOID_NAMES = ("Cora", "CiteSeer", "PubMed")
 RAW_SUFFIXES = ("x", "tx", "allx", "y", "ty", "ally", "graph", "test.index")
@@ -43,16 +44,25 @@ def find_planetoid_raw(name: str, planetoid_path: str | os.PathLike | None = Non
 
 def planetoid_graph(name: str = "Cora", planetoid_path: str | os.PathLike | None = None):
     """The graph as a ``torch_geometric.data.Data`` (``x``, ``edge_index``, ``y`` and the standard Planetoid masks,
-    which ReNode replaces with its own splits)."""
+    which ReNode replaces with its own splits).
+
+    The processed copy is cached under a hash of the raw files, so edited raw files give a new graph, never the
+    stale one, and is hash-checked on every use, so a damaged ``processed/data.pt`` is rebuilt."""
     from torch_geometric.datasets import Planetoid
 
     raw = find_planetoid_raw(name, planetoid_path)
-    root = cache_dir("planetoid")
-    target = root / name / "raw"
-    target.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256()
     for file in raw_file_names(name):
-        if not (target / file).is_file() or (target / file).stat().st_size != (raw / file).stat().st_size:
+        digest.update(f"{file} {file_sha256(raw / file)}\n".encode())
+
+    def build(root: Path) -> None:
+        target = root / name / "raw"
+        target.mkdir(parents=True)
+        for file in raw_file_names(name):
             shutil.copyfile(raw / file, target / file)
+        Planetoid(str(root), name)  # processes the raw files into root/name/processed
+
+    root = cached_folder(cache_dir("planetoid") / f"{name}-{digest.hexdigest()[:16]}", build)
     return Planetoid(str(root), name)[0]
 
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from pathlib import Path
 
 from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
-from .cache import cache_dir
+from .cache import cache_dir, cached_folder
 
 SPECIAL_TOKENS = {"pad_token": "<pad>", "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"}
 
@@ -39,14 +38,14 @@ def train_bpe_tokenizer(texts: Iterable[str], vocab_size: int = 8000, min_freque
 
 
 def cached_bpe_tokenizer(texts: list[str], vocab_size: int, name: str) -> PreTrainedTokenizerFast:
-    """``train_bpe_tokenizer`` cached under ``name`` and a hash of the texts and the vocabulary size."""
+    """``train_bpe_tokenizer`` cached under ``name`` and a hash of the texts and the vocabulary size; the cached
+    files are hash-checked (``lanco_hf.data.cache.cached_folder``), so a truncated or edited copy is retrained."""
     digest = hashlib.sha256(f"{vocab_size}\n".encode())
-    for text in texts:
+    for line, text in enumerate(texts, 1):
+        if not isinstance(text, str):
+            raise ValueError(f"text {line} of the tokenizer's training texts is {text!r}; every text must be a string")
         digest.update(text.encode())
         digest.update(b"\n")
-    folder: Path = cache_dir("tokenizers", f"{name}-bpe{vocab_size}-{digest.hexdigest()[:16]}")
-    if (folder / "tokenizer.json").exists():
-        return AutoTokenizer.from_pretrained(folder)
-    tokenizer = train_bpe_tokenizer(texts, vocab_size)
-    tokenizer.save_pretrained(folder)
-    return tokenizer
+    folder = cache_dir("tokenizers") / f"{name}-bpe{vocab_size}-{digest.hexdigest()[:16]}"
+    cached_folder(folder, lambda tmp: train_bpe_tokenizer(texts, vocab_size).save_pretrained(tmp))
+    return AutoTokenizer.from_pretrained(folder)

@@ -1,18 +1,58 @@
 """Publishing a finished run folder to the Hugging Face Hub in one commit: weights (safetensors), config with
 ``auto_map``, the remote-code files, tokenizer / processor, generation config, ``results.json`` and a model card
-re-rendered under the repo's name. Trainer checkpoints and pickles are never uploaded."""
+re-rendered under the repo's name.
+
+What is uploaded is an allowlist (``files_to_upload``), never "everything but": Trainer checkpoints, pickles,
+logs, dotfiles and anything else a run folder may gather stay local, and a symlink is never followed (it could
+point anywhere on the machine). A folder without the completion marker every task writes last
+(``lanco_hf.training.run_folder``) is a run killed or still going, and is refused unless ``allow_incomplete``."""
 
 from __future__ import annotations
 
+import fnmatch
 import json
+import os
 from pathlib import Path
 
 from huggingface_hub import CommitOperationAdd, HfApi
-from huggingface_hub.utils import filter_repo_objects
 
 from .model_card import card_from_run
 
-IGNORE_PATTERNS = ["checkpoint-*", "*.bin", "*.pt", "*.pth", "*.pkl", "*.ckpt", "trainer_state.json", "README.md"]
+# the files of a model repo, by name at the top of the run folder
+UPLOADED_FILES = (
+    "*.safetensors", "*.safetensors.index.json",  # weights (and ReNode's node_split.safetensors)
+    "config.json", "generation_config.json", "adapter_config.json",  # configs
+    "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "vocab.json",
+    "vocab.txt", "merges.txt", "spiece.model", "sentencepiece.bpe.model", "chat_template.jinja",
+    "chat_template.json",  # tokenizer
+    "preprocessor_config.json", "processor_config.json", "image_processor_config.json",  # image / text processors
+    "*.py",  # the remote code named by config.json's auto_map
+    "results.json", "training_history.json", "test_translations.txt",  # results
+    "*.png", "*.svg",  # plots
+)
+# TensorBoard logs, in the Trainer's logging_dir under the run folder
+UPLOADED_LOGS = ("runs/*/events.out.tfevents.*", "runs/events.out.tfevents.*")
+
+
+def files_to_upload(run_dir: str | Path) -> list[str]:
+    """The paths (relative, sorted) of ``run_dir`` that ``push_run`` uploads: the allowlisted files of a model
+    repo, never a dotfile or a file in a dot-folder, never a symlink or a file under a symlinked folder, never
+    anything in a checkpoint folder; the card is rendered separately."""
+    run_dir = Path(run_dir)
+    selected = []
+    for folder, subfolders, files in os.walk(run_dir):  # os.walk does not descend into symlinked folders
+        subfolders[:] = [name for name in subfolders if not name.startswith(".")]
+        for name in files:
+            path = Path(folder) / name
+            relative = path.relative_to(run_dir).as_posix()
+            if name.startswith(".") or path.is_symlink():
+                continue
+            top_level = "/" not in relative
+            if (top_level and any(fnmatch.fnmatchcase(name, pattern) for pattern in UPLOADED_FILES)) or any(
+                fnmatch.fnmatchcase(relative, pattern) for pattern in UPLOADED_LOGS
+            ):
+                selected.append(relative)
+    return sorted(selected)
 
 
 def render_card(run_dir: Path, repo_id: str) -> str | None:
@@ -36,18 +76,25 @@ def push_run(
     token: str | None = None,
     endpoint: str | None = None,
     commit_message: str = "Upload model trained with lanco-hf",
+    allow_incomplete: bool = False,
 ) -> str:
-    """Create ``repo_id`` if needed and upload ``run_dir`` in one commit; returns the commit URL."""
+    """Create ``repo_id`` if needed and upload the ``files_to_upload`` of ``run_dir`` and its card in one commit;
+    returns the commit URL. Refuses a folder without the completion marker unless ``allow_incomplete``."""
+    from ..training.run_folder import RUN_COMPLETE_NAME, is_run_complete
+
     run_dir = Path(run_dir)
-    if not (run_dir / "config.json").is_file() or not any(run_dir.glob("*.safetensors")):
+    files = files_to_upload(run_dir)
+    if "config.json" not in files or not any(name.endswith(".safetensors") for name in files):
         raise ValueError(f"{run_dir} is not a saved model folder: it needs config.json and *.safetensors weights")
+    if not (allow_incomplete or is_run_complete(run_dir)):
+        raise ValueError(
+            f"{run_dir} is not a finished run (no {RUN_COMPLETE_NAME}, which every task writes last): it was "
+            "interrupted or is still running; finish it with `lanco-hf train ... --resume`, or pass "
+            "--allow-incomplete to upload it as it is"
+        )
     api = HfApi(token=token, endpoint=endpoint)
     repo_id = api.create_repo(repo_id, private=private, exist_ok=True).repo_id
-    files = sorted(str(p.relative_to(run_dir)) for p in run_dir.rglob("*") if p.is_file())
-    operations = [
-        CommitOperationAdd(path_in_repo=name, path_or_fileobj=str(run_dir / name))
-        for name in filter_repo_objects(files, ignore_patterns=IGNORE_PATTERNS + ["checkpoint-*/**"])
-    ]
+    operations = [CommitOperationAdd(path_in_repo=name, path_or_fileobj=str(run_dir / name)) for name in files]
     card = render_card(run_dir, repo_id)
     if card is not None:
         operations.append(CommitOperationAdd(path_in_repo="README.md", path_or_fileobj=card.encode("utf-8")))

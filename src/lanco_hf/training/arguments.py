@@ -1,13 +1,23 @@
 """Run configurations: one YAML file per experiment holding model, data and ``TrainingArguments`` fields,
 parsed with transformers' ``HfArgumentParser`` (unknown keys are an error), plus ``key=value`` overrides
-from the command line (``model_config.d_model=128``, ``seed=2``)."""
+from the command line (``model_config.d_model=128``, ``seed=2``).
+
+``parse_run_config`` validates the whole config before any work starts: every value against its field's type
+(``HfArgumentParser.parse_dict`` does not), the ranges of the ``TrainingArguments`` fields in
+``TRAINING_RANGES``, each dataclass's own ``__post_init__`` checks, and the model config, built once from
+``model_type`` and ``model_config`` (``ModelArguments.__post_init__``). Every error names the field, the value
+and what is allowed."""
 
 from __future__ import annotations
 
+import dataclasses
+import enum
+import math
+import re
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import re
 
 import yaml
 from transformers import HfArgumentParser
@@ -36,6 +46,27 @@ class ModelArguments:
     model_name_or_path: str | None = field(
         default=None, metadata={"help": "Start from this saved folder or Hub repo instead of a fresh config."}
     )
+
+    def __post_init__(self):
+        if not isinstance(self.model_config, dict):
+            raise ValueError(f"model_config={self.model_config!r} must be a mapping of config fields (d_model: 64, ...)")
+        if self.model_name_or_path is None:
+            self.build_config()
+
+    def build_config(self):
+        """The config of a model trained from scratch (default token ids and sizes where the task sets them from
+        its data later), built here so that a bad ``model_type`` or ``model_config`` fails before any work."""
+        from transformers import AutoConfig
+        from transformers.models.auto.configuration_auto import CONFIG_MAPPING
+
+        import lanco_hf  # noqa: F401  (registers the lanco architectures)
+
+        if self.model_type not in CONFIG_MAPPING:
+            raise ValueError(f"model_type={self.model_type!r} is not a model type known to AutoConfig")
+        try:
+            return AutoConfig.for_model(self.model_type, **self.model_config)
+        except (TypeError, KeyError, AttributeError) as error:
+            raise ValueError(f"model_config={self.model_config!r} is not valid for {self.model_type}: {error}") from None
 
 
 @dataclass
@@ -86,6 +117,9 @@ class TranslationDataArguments:
                 raise ValueError(f"{name}={getattr(self, name)} is out of range; allowed: >= 1")
         if not self.length_penalty == self.length_penalty:  # NaN
             raise ValueError(f"length_penalty={self.length_penalty} is out of range; allowed: a real number")
+        for name in ("max_train_samples", "max_test_samples"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise ValueError(f"{name}={getattr(self, name)} is out of range; allowed: >= 1 or null (all)")
         if self.max_train_minutes is not None and self.max_train_minutes <= 0:
             raise ValueError(f"max_train_minutes={self.max_train_minutes} is out of range; allowed: > 0")
 
@@ -142,8 +176,10 @@ def apply_overrides(config: dict, overrides: list[str]) -> dict:
             raise ValueError(f"override {item!r} must look like key=value")
         *parents, leaf = key.split(".")
         target = config
-        for parent in parents:
+        for depth, parent in enumerate(parents, 1):
             target = target.setdefault(parent, {})
+            if not isinstance(target, dict):
+                raise ValueError(f"override {item!r}: {'.'.join(parents[:depth])}={target!r} is not a mapping")
         target[leaf] = _parse_value(raw)
     return config
 
@@ -165,6 +201,119 @@ def load_run_config(path: str | Path, overrides: list[str] = ()) -> dict:
     return apply_overrides(config, list(overrides))
 
 
+def _at_least(bound):
+    return lambda value: value >= bound, f">= {bound}"
+
+
+def _in_unit_interval():
+    return lambda value: 0 <= value < 1, "in [0, 1)"
+
+
+# ranges of TrainingArguments fields (and of the same-named fields of the other run dataclasses); a NaN fails all
+TRAINING_RANGES: dict[str, tuple] = {
+    "seed": (lambda value: 0 <= value < 2**32, "an integer in [0, 2**32)"),
+    "data_seed": (lambda value: 0 <= value < 2**32, "an integer in [0, 2**32) or null"),
+    "learning_rate": _at_least(0),
+    "weight_decay": _at_least(0),
+    "max_steps": (lambda value: value == -1 or value >= 1, "-1 (train num_train_epochs) or >= 1"),
+    "num_train_epochs": (lambda value: value > 0 and math.isfinite(value), "> 0"),
+    "per_device_train_batch_size": _at_least(1),
+    "per_device_eval_batch_size": _at_least(1),
+    "gradient_accumulation_steps": _at_least(1),
+    "warmup_steps": (lambda value: value >= 0 and math.isfinite(value), ">= 0"),
+    "logging_steps": (lambda value: value > 0 and math.isfinite(value), "> 0"),
+    "save_steps": (lambda value: value > 0 and math.isfinite(value), "> 0"),
+    "eval_steps": (lambda value: value > 0 and math.isfinite(value), "> 0 or null"),
+    "save_total_limit": _at_least(1),
+    "max_grad_norm": _at_least(0),
+    "label_smoothing_factor": _in_unit_interval(),
+    "adam_beta1": _in_unit_interval(),
+    "adam_beta2": _in_unit_interval(),
+    "adam_epsilon": _at_least(0),
+    "dataloader_num_workers": _at_least(0),
+}
+
+
+def _describe_type(annotation) -> str:
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        arguments = typing.get_args(annotation)
+        if any(isinstance(arg, type) and issubclass(arg, enum.Enum) for arg in arguments):  # the str is a member name
+            arguments = [arg for arg in arguments if arg is not str]
+        return " or ".join(dict.fromkeys(_describe_type(arg) for arg in arguments))
+    if annotation is type(None):
+        return "null"
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return "one of " + ", ".join(repr(member.value) for member in annotation)
+    if origin is typing.Literal:
+        return "one of " + ", ".join(map(repr, typing.get_args(annotation)))
+    names = {bool: "true/false", int: "an integer", float: "a number", str: "a string", list: "a list",
+             dict: "a mapping"}
+    return names.get(origin or annotation, getattr(annotation, "__name__", str(annotation)))
+
+
+def _matches(value, annotation) -> bool:
+    """Whether ``value`` (as YAML gives it) fits the field type ``annotation``; unknown annotations accept it."""
+    origin = typing.get_origin(annotation)
+    if annotation in (typing.Any, object):
+        return True
+    if origin in (typing.Union, types.UnionType):
+        arguments = typing.get_args(annotation)
+        enums = [arg for arg in arguments if isinstance(arg, type) and issubclass(arg, enum.Enum)]
+        if enums and isinstance(value, str):  # `SaveStrategy | str`: the string must name a member
+            return any(_matches(value, arg) for arg in enums)
+        return any(_matches(value, arg) for arg in arguments)
+    if annotation is type(None):
+        return value is None
+    if annotation is bool:
+        return isinstance(value, bool)
+    if annotation is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if annotation is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return isinstance(value, annotation) or value in {member.value for member in annotation}
+    if origin is typing.Literal:
+        return value in typing.get_args(annotation)
+    if origin in (list, tuple) or annotation in (list, tuple):
+        (item, *_) = typing.get_args(annotation) or (typing.Any,)
+        return isinstance(value, (list, tuple)) and all(_matches(element, item) for element in value)
+    if origin is dict or annotation is dict:
+        return isinstance(value, dict)
+    if isinstance(annotation, type):
+        return isinstance(value, annotation)
+    return True
+
+
+def check_config_values(config: dict, dataclass_types: tuple) -> None:
+    """Check every value of ``config`` against the type of its field and the ranges of ``TRAINING_RANGES``, and
+    that every field without a default is set; raises ``ValueError`` naming the field, the value and what is
+    allowed. Keys no dataclass knows are left to ``HfArgumentParser`` (which refuses them)."""
+    for dataclass_type in dataclass_types:
+        try:
+            hints = typing.get_type_hints(dataclass_type)
+        except Exception:  # an annotation that does not resolve: check the others through their field objects
+            hints = {}
+        for item in dataclasses.fields(dataclass_type):
+            if not item.init:
+                continue
+            if item.name not in config:
+                if item.default is dataclasses.MISSING and item.default_factory is dataclasses.MISSING:
+                    raise ValueError(f"{item.name} is required and missing from the run config")
+                continue
+            value, annotation = config[item.name], hints.get(item.name, item.type)
+            if isinstance(annotation, str):
+                continue
+            if not _matches(value, annotation):
+                raise ValueError(f"{item.name}={value!r} is not valid; allowed: {_describe_type(annotation)}")
+            if item.name in TRAINING_RANGES and isinstance(value, (int, float)) and not isinstance(value, bool):
+                check, allowed = TRAINING_RANGES[item.name]
+                if not check(value):
+                    raise ValueError(f"{item.name}={value!r} is out of range; allowed: {allowed}")
+
+
 def parse_run_config(config: dict, dataclass_types: tuple) -> tuple:
-    """The dataclasses filled from ``config``; raises ``ValueError`` on keys none of them knows."""
+    """The dataclasses filled from ``config`` after ``check_config_values``; raises ``ValueError`` on a bad value
+    or a key none of them knows."""
+    check_config_values(config, dataclass_types)
     return HfArgumentParser(dataclass_types).parse_dict(config)

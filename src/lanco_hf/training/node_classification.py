@@ -28,6 +28,7 @@ from ..losses.renode import renode_weights
 from .arguments import ModelArguments
 from .run import finish_run, run_summary
 from .tasks import register_task
+from .nan_guard import check_finite_loss
 
 logger = logging.getLogger(__name__)
 
@@ -194,6 +195,7 @@ def train_node_classifier(model, data, train_mask, valid_mask, node_weights, arg
         model.train()
         optimizer.zero_grad()
         loss = model(data.x, data.edge_index, labels=data.y, train_mask=train_mask, node_weights=node_weights).loss
+        check_finite_loss(loss, epoch)  # one optimiser step per epoch: the step is the epoch
         loss.backward()
         optimizer.step()
         valid = f1_scores(model, data, valid_mask)

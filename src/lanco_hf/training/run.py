@@ -16,9 +16,10 @@ def finish_run(results: dict, output_dir: str | Path, started: float, *, card: d
     """Finish a run on the main process: store ``card`` (the card's run-specific fields: dataset name and
     description, training summary, examples, ...) under ``results["card"]`` and the wall time since ``started``
     (``time.monotonic()``) under ``results["wall_time_s"]``, write ``output_dir/results.json``, render the model card
-    to ``output_dir/README.md`` (when ``card`` is given), print the ``report`` lines and the wall time, and return
-    ``results``."""
+    to ``output_dir/README.md`` (when ``card`` is given), mark the folder as a finished run
+    (``lanco_hf.training.run_folder``), print the ``report`` lines and the wall time, and return ``results``."""
     from ..hub.model_card import card_from_run
+    from .run_folder import mark_run_complete
 
     output_dir = Path(output_dir)
     if card is not None:
@@ -27,6 +28,7 @@ def finish_run(results: dict, output_dir: str | Path, started: float, *, card: d
     (output_dir / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     if card is not None:
         card_from_run(output_dir).save(output_dir / "README.md")
+    mark_run_complete(output_dir)  # the last write: the folder holds a finished run
     for line in report:
         print(line)
     print(f"Total wall time {results['wall_time_s'] / 60:.1f} min")

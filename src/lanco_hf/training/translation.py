@@ -18,6 +18,7 @@ from transformers import (
 )
 
 from ..data.bible import bible_translation_dataset
+from ..data.checks import check_data_files, check_text_columns
 from ..data.tokenizer import cached_bpe_tokenizer
 from ..evaluation.translation import translate, translation_scores
 from ..hub.methods import methods_of, methods_of_loss
@@ -43,12 +44,15 @@ def load_translation_data(data_args: TranslationDataArguments):
         return bible_translation_dataset()
     from datasets import load_dataset
 
+    check_data_files(data_args.dataset)
     dataset = load_dataset(data_args.dataset, data_args.dataset_config)
     if "translation" in dataset["train"].column_names:
         dataset = dataset.map(lambda row: row["translation"], remove_columns=["translation"])
     for split in ("train", "test"):
         if split not in dataset:
             raise ValueError(f"dataset {data_args.dataset!r} has no {split!r} split; it has {list(dataset)}")
+    check_text_columns(dataset, {"source_lang": data_args.source_lang, "target_lang": data_args.target_lang},
+                       data_args.dataset)
     return dataset
 
 
