@@ -28,7 +28,8 @@ def describe_variant(config) -> str:
     """One line saying which parts of the method a label-graph config switches on."""
     parts = []
     if config.use_label_graph:
-        parts.append(f"label graph applied {config.graph_position.replace('_', ' ')}")
+        form = " (column-stochastic)" if config.label_graph_parameterization == "column_stochastic" else ""
+        parts.append(f"label graph{form} applied {config.graph_position.replace('_', ' ')}")
     if config.soft_training:
         parts.append(f"soft training (weight {config.soft_loss_weight})")
     if config.graph_regularization:
