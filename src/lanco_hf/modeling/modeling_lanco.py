@@ -98,11 +98,12 @@ class LancoPreTrainedModel(AutoMapMixin, PreTrainedModel):
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:
         """fairseq's Transformer initialisation: Xavier-uniform projections, zero biases, N(0, d^-1/2) embeddings.
-        MUSE models initialise their layers' projections with PyTorch's default ``kaiming_uniform(a=sqrt(5))``, as
-        the official code does (Xavier is too large for the narrower parallel branches)."""
+        MUSE models initialise their layers' projections as the official code does (Xavier is too large for the
+        narrower parallel branches): PyTorch's default ``kaiming_uniform(a=sqrt(5))``, except the attention output
+        projections, which the MUSE layers mark (``kaiming_a``) for ``a=1``."""
         if isinstance(module, nn.Linear):
             if self.config.muse_variant is not None and module is not getattr(self, "lm_head", None):
-                init.kaiming_uniform_(module.weight, a=math.sqrt(5))
+                init.kaiming_uniform_(module.weight, a=getattr(module, "kaiming_a", math.sqrt(5)))
             else:
                 init.xavier_uniform_(module.weight)
             if module.bias is not None:
