@@ -19,7 +19,10 @@ TASK_TYPE = "image-text-retrieval"
 def _label(metric: str) -> str:
     direction, _, k = metric.partition("_recall@")
     names = {"t2i": "text->image", "i2t": "image->text"}
-    return f"{names[direction]} recall@{k}" if k else {"recall_mean": "mean recall", "isd": "mean ISD"}[metric]
+    labels = {"recall_mean": "mean recall", "isd": "mean ISD",
+              "text_attention_entropy": "text self-attention entropy (1 = uniform)",
+              "image_attention_entropy": "image self-attention entropy (1 = uniform)"}
+    return f"{names[direction]} recall@{k}" if k else labels[metric]
 
 
 def retrieval_model_card(
@@ -65,7 +68,7 @@ def retrieval_model_card(
     result_rows = [
         {
             "name": _label(name),
-            "value": f"{value:.3g}" if name == "isd" else f"{100 * value:.2f} %",
+            "value": f"{value:.3g}" if name == "isd" else f"{value:.3f}" if name.endswith("_entropy") else f"{100 * value:.2f} %",
             "chance": f"{100 * chance[name]:.2f} %" if name in chance else "",
         }
         for name, value in metrics.items()
