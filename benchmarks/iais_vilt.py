@@ -121,6 +121,14 @@ def markdown(runs: dict[str, list[dict]], settings: dict, corr: dict) -> str:
     lines.append("| chance | " + " | ".join(f"{100 * chance[m]:.2f}" for m in METRICS) + " |  |  |  |  |")
     lines.append("")
     for arm, arm_runs in runs.items():
+        if all(r.get("test_at_start") for r in arm_runs):
+            changes = "; ".join(
+                f"{label} {fmt([r['test_at_start'][m] for r in arm_runs], 1, spec)} -> {fmt([r['test'][m] for r in arm_runs], 1, spec)}"
+                for label, m, spec in (("ISD", "isd", ".3g"), ("text entropy", "text_attention_entropy", ".3f"),
+                                       ("image entropy", "image_attention_entropy", ".3f")))
+            lines.append(f"- {arm}, untrained -> trained: {changes}")
+    lines.append("")
+    for arm, arm_runs in runs.items():
         gains = [100 * (r["test"]["recall_mean"] - chance["recall_mean"]) for r in arm_runs]
         lines.append(f"- {arm}: mean recall {fmt(gains, 1, '+.2f')} points over chance; final rank loss "
                      f"{fmt([r['final_rank_loss'] for r in arm_runs], 1, '.3f')} (2 x margin = 0.400 is its value when "
@@ -194,7 +202,8 @@ def main(argv: list[str] | None = None) -> None:
     summaries = {
         arm: {
             **{m: mean_std([r["test"][m] for r in arm_runs]) for m in [*METRICS, "isd", *ENTROPIES] if m in arm_runs[0]["test"]},
-            "per_seed": [{"seed": r["card"]["training_summary"]["seed"], **r["test"], "train_steps": r["train_steps"],
+            "per_seed": [{"seed": r["card"]["training_summary"]["seed"], **r["test"], "at_start": r.get("test_at_start"),
+                          "train_steps": r["train_steps"],
                           "train_runtime_s": r["train_runtime_s"], "final_rank_loss": r["final_rank_loss"]}
                          for r in arm_runs],
             "iais": arm_runs[0]["iais"],

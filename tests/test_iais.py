@@ -636,6 +636,10 @@ def test_retrieval_run_end_to_end_and_evaluate_command(tmp_path, monkeypatch):
     results = json.loads((output / "results.json").read_text())
     assert results["train_steps"] == 3 and results["reload_reproduces_scores"]
     assert results["iais"]["alignment"] == "distributed" and results["test"]["size"] == 12
+    assert results["iais"]["scale"] == 8.0 and results["iais"]["hard_negative_pool"] == 63
+    start, end = results["test_at_start"], results["test"]
+    assert set(start) == {"recall_mean", "isd", "text_attention_entropy", "image_attention_entropy"}
+    assert all(0 < run[name] <= 1 for run in (start, end) for name in ("text_attention_entropy", "image_attention_entropy"))
     logged = [entry for entry in json.loads((output / "trainer_state.json").read_text())["log_history"] if "iais_loss" in entry]
     assert [entry["iais_weight"] for entry in logged] == pytest.approx([math.exp(5 * (t / 3 - 1)) for t in range(3)])
 

@@ -166,8 +166,10 @@ def run_retrieval(
         iais_scale=iais_args.iais_scale,
         isd_alignment=iais_args.isd_alignment,
     )
-    train_result = train_safely(trainer, output_dir, resume)
     test_grid = grid_of(test)
+    # the untrained model's ISD and attention entropies: whether training lowers the ISD by flattening attention
+    at_start = None if resume else trainer.evaluate(test_grid, metric_key_prefix="start")
+    train_result = train_safely(trainer, output_dir, resume)
     prefixed = trainer.evaluate(test_grid, metric_key_prefix="test")
     if not trainer.is_world_process_zero():
         return {}
@@ -189,6 +191,8 @@ def run_retrieval(
             "hard_negative_pool": iais_args.hard_negative_pool, "margin": iais_args.margin,
         },
         "test": test_metrics,
+        "test_at_start": None if at_start is None else {
+            name: at_start[f"start_{name}"] for name in ["recall_mean", *PAIR_VALUES]},
         "chance": chance,
         "train_steps": trainer.state.global_step,
         "train_runtime_s": metrics.get("train_runtime"),
