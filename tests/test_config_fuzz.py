@@ -140,6 +140,8 @@ TINY_BERT = dict(vocab_size=20, hidden_size=8, num_hidden_layers=1, num_attentio
     classifier_dropout=probabilities, use_label_graph=flags, graph_position=choices("after_sigmoid", "before_sigmoid"),
     graph_init_noise=positives, graph_regularization=st.one_of(st.sampled_from([-0.5, 0.0, 0.5]), BAD),
     soft_training=flags, soft_loss_weight=positives, threshold=probabilities,
+    label_graph_parameterization=choices("free", "column_stochastic"), soft_target_temperature=positives,
+    soft_target_normalization=choices("clamp", "max", "sum"),
 ))
 def test_label_graph_config(overrides):
     kwargs = {"encoder_config": TINY_BERT, "num_labels": 3, **overrides}

@@ -179,18 +179,19 @@ def test_bonus_weights_give_the_imbalanced_criterion():
     """cl.py: L = mean_i CE_i + mean_i w_{y_i} * rho * b(p_{i, y_i}) over any base loss."""
     logits, labels = logits_and_labels(batch=12, classes=4, scale=2.0)
     weights = [2.0, 0.5, 1.0, 0.0]
-    loss = EncouragingLoss(rho=1.5, bonus_weights=weights)(logits, labels)
+    loss = EncouragingLoss(rho=1.5, log_end=1.0, bonus_weights=weights)(logits, labels)
     p = logits.double().softmax(-1)
     p_y = p[torch.arange(12), labels]
     w = torch.tensor(weights, dtype=torch.float64)[labels]
     expected = F.cross_entropy(logits.double(), labels) + (w * 1.5 * torch.log(1 - p_y)).mean()
     torch.testing.assert_close(loss.double(), expected, atol=1e-6, rtol=0)
 
-    focal = EncouragingLoss(rho=1.5, bonus_weights=weights, base_loss="focal", focal_gamma=2.0)(logits, labels)
+    focal = EncouragingLoss(rho=1.5, log_end=1.0, bonus_weights=weights, base_loss="focal", focal_gamma=2.0)(logits, labels)
     expected_focal = ((1 - p_y) ** 2 * -torch.log(p_y)).mean() + (w * 1.5 * torch.log(1 - p_y)).mean()
     torch.testing.assert_close(focal.double(), expected_focal, atol=1e-6, rtol=0)
 
-    smoothed = EncouragingLoss(bonus_weights=weights, label_smoothing=0.1, bonus_label_smoothing=0.2, reduction="none")
+    smoothed = EncouragingLoss(log_end=1.0, bonus_weights=weights, label_smoothing=0.1, bonus_label_smoothing=0.2,
+                               reduction="none")
     torch.testing.assert_close(smoothed(logits, labels).double(),
                                reference_loss(logits, labels, eps=0.1, eps_bonus=0.2, weights=weights), atol=2e-5, rtol=0)
 
@@ -282,3 +283,11 @@ def test_bad_inputs_name_the_argument():
         effective_number_weights([10, 0])
     with pytest.raises(ValueError, match="beta=1.0 is out of range"):
         effective_number_weights([10, 5], beta=1.0)
+
+
+def test_default_log_end_is_the_official_stand_alone_losses():
+    """The official stand-alone encouraging loss uses the conservative bonus with log_end 0.75 by default."""
+    logits, labels = logits_and_labels(batch=8, classes=5, scale=3.0)
+    assert EncouragingLoss().log_end == 0.75
+    torch.testing.assert_close(EncouragingLoss(reduction="none")(logits, labels).double(),
+                               reference_loss(logits, labels, log_end=0.75), atol=2e-5, rtol=0)

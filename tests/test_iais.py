@@ -19,9 +19,16 @@ from lanco_hf.data.pairs import ImageTextGrid, ImageTextPairs, collate_pairs
 from lanco_hf.data.tuxpaint import STAMPS_SUBDIR, find_stamps_root
 from lanco_hf.evaluation.retrieval import chance_recall, evaluate_retrieval, retrieval_metrics
 from lanco_hf.losses.capture import ViltQueryKeyCapture
-from lanco_hf.losses.iais import BlockAttention, block_attention, iais_distance, pseudo_attention, symmetric_kl
+from lanco_hf.losses.iais import (
+    BlockAttention,
+    attention_entropy,
+    block_attention,
+    iais_distance,
+    pseudo_attention,
+    symmetric_kl,
+)
 from lanco_hf.losses.ranking import hardest_negatives, hinge_ranking_loss
-from lanco_hf.training.iais import IAISTrainer, exp_schedule
+from lanco_hf.training.iais import OFFICIAL_IAIS_SCALE, IAISTrainer, exp_schedule, ranking_iais_loss
 
 # Two pairs in one padded sequence of N = 9 tokens: pair 0 has words at 1..3 and regions at 5..8, pair 1 has words at
 # 1..2 (position 3 is its [SEP], 4 padding) and regions at 6..7 (8 is padding).
@@ -352,13 +359,14 @@ def trainer_for(model, tmp_path, **kwargs):
 
 def test_trainer_loss_is_ranking_with_hard_negatives_plus_weighted_iais(tmp_path):
     model = tiny_vilt()
-    trainer, texts, images, groups = trainer_for(model, tmp_path, iais_alignment="distributed", num_hard_negatives=2)
+    trainer, texts, images, groups = trainer_for(model, tmp_path, iais_alignment="distributed", num_hard_negatives=2,
+                                                 iais_scale=2.5)
     trainer.iais_weight = 0.3
     inputs = collate_pairs([trainer.train_dataset[i] for i in range(6)])
     torch.manual_seed(1)
     got = trainer.compute_loss(model, dict(inputs))
 
-    # Independent recomputation: all 36 combinations, the 2 hardest non-matching per anchor, hinge + 0.3 (L + V).
+    # Independent recomputation: all 36 combinations, the 2 hardest non-matching per anchor, hinge + 2.5 x 0.3 (L + V).
     model.eval()
     with torch.no_grad():
         scores = torch.stack([model(**{k: v[[t] * 6] for k, v in texts.items()}, **images).logits[:, 0] for t in range(6)])
@@ -378,8 +386,103 @@ def test_trainer_loss_is_ranking_with_hard_negatives_plus_weighted_iais(tmp_path
     with ViltQueryKeyCapture(model) as capture:
         model(**texts, **images)
     iais = IAISLoss("distributed", "L")(**capture.iais_inputs()) + IAISLoss("distributed", "V")(**capture.iais_inputs())
-    assert got.item() == pytest.approx((rank + 0.3 * iais).item(), rel=1e-4)
-    assert trainer._loss_parts["iais_weight"] == [0.3]
+    assert got.item() == pytest.approx((rank + 2.5 * 0.3 * iais).item(), rel=1e-4)
+    assert trainer._loss_parts["iais_weight"] == [0.3] and trainer._loss_parts["iais_effective_weight"] == [0.75]
+
+
+def official_tsa_threshold(global_step, num_train_steps):
+    """utils/training_signal_annealing.py of the official code, "exp_schedule"."""
+    training_progress = torch.tensor(global_step, dtype=torch.float) / torch.tensor(num_train_steps, dtype=torch.float)
+    return torch.exp((training_progress - 1) * 5)
+
+
+def test_iais_weight_replays_one_official_update_on_fixed_tensors():
+    """One update of the official train_itm_hard_negatives.py loop: train_batch_size = 8 one-anchor batches per
+    direction, each ``rank_loss.mean() / train_batch_size + self_attn_loss * tsa`` (self_attn_loss: the IAIS of the
+    batch's one positive pair), gradients accumulated. Ours on the same scores and attention states, as one batch of
+    8 anchors with the default iais_scale, gives the same loss and the same gradients."""
+    generator = torch.Generator().manual_seed(0)
+    train_batch_size, hard, margin, step, total = 8, 31, 0.2, 1234, 5000
+    positive = torch.randn(train_batch_size, generator=generator, dtype=torch.float64, requires_grad=True)
+    image_negatives = torch.randn(train_batch_size, hard, generator=generator, dtype=torch.float64, requires_grad=True)
+    text_negatives = torch.randn(train_batch_size, hard, generator=generator, dtype=torch.float64, requires_grad=True)
+    text_spans, image_spans = [[1, 2, 3]] * train_batch_size, [[5, 6, 7, 8]] * train_batch_size
+    text_mask, image_mask = span_masks(text_spans, image_spans)
+    query = (1.5 * torch.randn(train_batch_size, HEADS, N, HEAD_DIM, generator=generator, dtype=torch.float64)).requires_grad_()
+    key = (1.5 * torch.randn(train_batch_size, HEADS, N, HEAD_DIM, generator=generator, dtype=torch.float64)).requires_grad_()
+    leaves = (positive, image_negatives, text_negatives, query, key)
+
+    # the official loop, literally: rank_loss per batch = clamp(margin + neg - pos, 0) over [1, 31]
+    tsa = official_tsa_threshold(step, total).double()
+    official = 0.0
+    for anchor in range(train_batch_size):
+        for negatives, mode in ((text_negatives, "V"), (image_negatives, "L")):  # from image (V-mode), from text (L-mode)
+            scores = torch.cat([positive[anchor : anchor + 1], negatives[anchor]]).sigmoid().view(-1, hard + 1)
+            rank_loss = torch.clamp(margin + scores[:, 1:] - scores[:, :1], 0)
+            rank_loss = rank_loss.mean() / train_batch_size
+            self_attn_loss = iais_distance(query[anchor : anchor + 1], key[anchor : anchor + 1], text_mask[anchor : anchor + 1],
+                                           image_mask[anchor : anchor + 1], "singular", mode).sum() / 1  # 1 positive
+            official = official + rank_loss + self_attn_loss * tsa
+    official_gradients = torch.autograd.grad(official, leaves)
+
+    iais = IAISLoss("singular", "L")(query, key, text_mask, image_mask) + IAISLoss("singular", "V")(query, key, text_mask, image_mask)
+    ours, _ = ranking_iais_loss(positive, image_negatives, text_negatives, margin, iais, exp_schedule(step, total))
+    assert OFFICIAL_IAIS_SCALE == train_batch_size
+    torch.testing.assert_close(ours, official, rtol=1e-6, atol=1e-9)
+    for a, b in zip(torch.autograd.grad(ours, leaves), official_gradients):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-9)
+    # the first replication's weighting (lambda alone) is 8 times weaker on the IAIS term
+    weaker, rank = ranking_iais_loss(positive, image_negatives, text_negatives, margin, iais, exp_schedule(step, total), 1.0)
+    torch.testing.assert_close(ours - rank, train_batch_size * (weaker - rank))
+
+
+def test_hard_negatives_from_a_candidate_pool_are_the_hardest_non_matching_of_random_training_pairs(tmp_path):
+    model = tiny_vilt()
+    trainer, texts, images, groups = trainer_for(model, tmp_path, iais_alignment=None, num_hard_negatives=2,
+                                                 hard_negative_pool=4)
+    batch = collate_pairs([trainer.train_dataset[i] for i in (0, 2, 3)])
+    anchor_groups = batch["caption_id"]
+    model_inputs = {k: v for k, v in batch.items() if k != "caption_id"}
+    (image_source, picked_images, images_valid), (text_source, picked_texts, texts_valid) = trainer._pool_negatives(
+        model, model_inputs, anchor_groups)
+    assert picked_images.shape == picked_texts.shape == (3, 2) and images_valid.all() and texts_valid.all()
+    model.eval()
+    for anchor, group in enumerate(anchor_groups.tolist()):
+        for picked, text_anchor in ((picked_images[anchor], True), (picked_texts[anchor], False)):
+            assert all(groups[c] != group for c in picked.tolist())  # never a matching pair (pairs 0 and 5 match)
+            with torch.no_grad():
+                def score(c):
+                    t, i = (model_inputs, images) if text_anchor else (texts, model_inputs)
+                    ti, ii = (anchor, c) if text_anchor else (c, anchor)
+                    length = int(t["attention_mask"][ti].sum())
+                    return model(input_ids=t["input_ids"][[ti], :length], attention_mask=t["attention_mask"][[ti], :length],
+                                 pixel_values=i["pixel_values"][[ii]], pixel_mask=i["pixel_mask"][[ii]]).logits[0, 0].item()
+                picked_scores = [score(c) for c in picked.tolist()]
+                others = [c for c in range(6) if groups[c] != group and c not in picked.tolist()]
+                # the two picked are the hardest of their pool of 4, so at most 2 other candidates can beat them
+                assert sum(score(c) > min(picked_scores) + 1e-6 for c in others) <= 2
+    # the loss runs on pool negatives, and pools differ from step to step
+    loss = trainer.compute_loss(model, dict(batch))
+    assert torch.isfinite(loss)
+    draws = {tuple(trainer._pool_negatives(model, model_inputs, anchor_groups)[0][1].flatten().tolist()) for _ in range(6)}
+    assert len(draws) > 1
+
+
+def test_attention_entropy_is_one_for_uniform_maps_and_lower_for_peaked_ones():
+    text_mask, image_mask = span_masks()
+    zero = torch.zeros(2, HEADS, N, HEAD_DIM, dtype=torch.float64)
+    flat = attention_entropy(zero, zero, text_mask, image_mask)  # equal scores: every block row uniform
+    torch.testing.assert_close(flat["text"], torch.ones(2, dtype=torch.float64))
+    torch.testing.assert_close(flat["image"], torch.ones(2, dtype=torch.float64))
+    query, key = random_query_key(scale=3.0)
+    peaked = attention_entropy(query, key, text_mask, image_mask)
+    maps = block_attention(query, key, text_mask, image_mask)
+    for pair in range(2):
+        for name, full, span in (("text", maps.text_text, TEXT_SPANS[pair]), ("image", maps.image_image, IMAGE_SPANS[pair])):
+            block = full[pair][np.ix_(span, span)]
+            expected = (-(block * block.log()).sum(-1) / math.log(len(span))).mean()
+            torch.testing.assert_close(peaked[name][pair], expected)
+            assert peaked[name][pair] < 1
 
 
 def test_exp_schedule_callback_sets_lambda_at_every_step(tmp_path):
@@ -415,13 +518,23 @@ def test_trainer_compute_metrics_equals_standalone_evaluation(tmp_path):
         model(**{k: v[text_index] for k, v in texts.items()}, **{k: v[image_index] for k, v in images.items()})
     pair_isd = torch.full((6, 6), float("nan"), dtype=torch.float64)
     pair_isd[text_index, image_index] = isd(**capture.iais_inputs(), alignment="distributed").double()
-    assert standalone == pytest.approx(retrieval_metrics(logits, relevant, pair_isd), rel=1e-9)
+    entropies = {}
+    for name, values in attention_entropy(**capture.iais_inputs()).items():
+        entropies[f"{name}_attention_entropy"] = torch.full((6, 6), float("nan"), dtype=torch.float64)
+        entropies[f"{name}_attention_entropy"][text_index, image_index] = values.double()
+    assert 0 < standalone["text_attention_entropy"] <= 1 and 0 < standalone["image_attention_entropy"] <= 1
+    assert standalone == pytest.approx(retrieval_metrics(logits, relevant, pair_isd, pair_values=entropies), rel=1e-9)
     assert trainer.iais_losses == {} and not any(type(c).__name__ == "IAISWeightCallback" for c in trainer.callback_handler.callbacks)
 
 
 def test_trainer_arguments_are_validated(tmp_path):
     with pytest.raises(ValueError, match="num_hard_negatives=6 is out of range"):
         trainer_for(tiny_vilt(), tmp_path, num_hard_negatives=6)
+    trainer_for(tiny_vilt(), tmp_path, num_hard_negatives=6, hard_negative_pool=8)  # from a pool: not bound by the batch
+    with pytest.raises(ValueError, match="hard_negative_pool=4 is out of range"):
+        trainer_for(tiny_vilt(), tmp_path, num_hard_negatives=5, hard_negative_pool=4)
+    with pytest.raises(ValueError, match="iais_scale=-1.0 is out of range"):
+        trainer_for(tiny_vilt(), tmp_path, iais_scale=-1.0)
     with pytest.raises(ValueError, match="iais_schedule='linear' is not supported"):
         trainer_for(tiny_vilt(), tmp_path, iais_schedule="linear")
 
@@ -442,7 +555,10 @@ def test_shipped_configs_parse(path, tmp_path):
     model_args, data_args, iais_args, training_args = parse_run_config(config, argument_types)
     assert model_args.model_type == "vilt" and data_args.dataset == "tuxpaint_stamps"
     assert iais_args.iais == path.stem.rsplit("_", 1)[1].replace("baseline", "none")
-    assert training_args.per_device_train_batch_size > iais_args.num_hard_negatives
+    if iais_args.hard_negative_pool is None:  # the in-batch ablation
+        assert training_args.per_device_train_batch_size > iais_args.num_hard_negatives and iais_args.iais_scale == 1.0
+    else:  # the official protocol
+        assert iais_args.hard_negative_pool > iais_args.num_hard_negatives and iais_args.iais_scale == OFFICIAL_IAIS_SCALE
 
 
 def _find_stamps():
@@ -522,6 +638,10 @@ def test_retrieval_run_end_to_end_and_evaluate_command(tmp_path, monkeypatch):
     assert list(results) == golden_results_keys("retrieval_iais")
     assert results["train_steps"] == 3 and results["reload_reproduces_scores"]
     assert results["iais"]["alignment"] == "distributed" and results["test"]["size"] == 12
+    assert results["iais"]["scale"] == 8.0 and results["iais"]["hard_negative_pool"] == 63
+    start, end = results["test_at_start"], results["test"]
+    assert set(start) == {"recall_mean", "isd", "text_attention_entropy", "image_attention_entropy"}
+    assert all(0 < run[name] <= 1 for run in (start, end) for name in ("text_attention_entropy", "image_attention_entropy"))
     logged = [entry for entry in json.loads((output / "trainer_state.json").read_text())["log_history"] if "iais_loss" in entry]
     assert [entry["iais_weight"] for entry in logged] == pytest.approx([math.exp(5 * (t / 3 - 1)) for t in range(3)])
 

@@ -149,7 +149,7 @@ def test_soft_target_gradient_is_stopped():
 
 
 def test_graph_is_column_stochastic_with_straight_through_gradient():
-    model = tiny_model()
+    model = tiny_model(label_graph_parameterization="column_stochastic")
     with torch.no_grad():
         model.label_graph.weight.copy_(torch.tensor([
             [2.0, -1.0, 0.0, 0.0, 0.0],
@@ -185,13 +185,36 @@ def test_cooccurrence_graph_by_hand():
     labels = torch.tensor([[1, 1, 0], [1, 0, 0], [0, 1, 0]])
     # C = [[2, 1, 0], [1, 2, 0], [0, 0, 0]]; label 2 never occurs -> identity column
     expected = torch.tensor([[2 / 3, 1 / 3, 0.0], [1 / 3, 2 / 3, 0.0], [0.0, 0.0, 1.0]])
-    torch.testing.assert_close(cooccurrence_graph(labels), expected)
+    torch.testing.assert_close(cooccurrence_graph(labels, "column"), expected)
     with pytest.raises(ValueError, match="multi-hot"):
         cooccurrence_graph(torch.tensor([[0.5, 1.0]]))
+    with pytest.raises(ValueError, match="normalization='row' is not supported"):
+        cooccurrence_graph(labels, "row")
+
+
+def test_conditional_cooccurrence_graph_is_p_of_j_given_i():
+    labels = torch.tensor([[1, 1, 0, 0], [1, 0, 1, 0], [1, 1, 1, 0], [0, 1, 0, 0], [0, 0, 1, 0]])
+    graph = cooccurrence_graph(labels)  # "conditional" by default
+    # P(j | i) counted example by example, independently of the matrix formula
+    for i in range(3):
+        having_i = [row for row in labels.tolist() if row[i]]
+        for j in range(4):
+            assert graph[i, j].item() == pytest.approx(sum(row[j] for row in having_i) / len(having_i))
+    # as documented: diagonal 1, row i sums to the mean number of labels of the examples carrying label i;
+    # label 3 never occurs -> identity row
+    torch.testing.assert_close(graph.diagonal(), torch.ones(4))
+    for i in range(3):
+        mean_labels = labels[labels[:, i] == 1].sum(1).float().mean()
+        torch.testing.assert_close(graph[i].sum(), mean_labels)
+    torch.testing.assert_close(graph[3], torch.tensor([0.0, 0.0, 0.0, 1.0]))
+    # propagated through it, gold labels keep a target >= 1 and the others get their summed conditional probability
+    propagated = labels.float() @ graph
+    assert bool((propagated[labels == 1] >= 1).all())
+    torch.testing.assert_close(propagated[3], graph[1])
 
 
 def test_set_label_graph_rejects_invalid_graphs():
-    model = tiny_model()
+    model = tiny_model(label_graph_parameterization="column_stochastic")
     with pytest.raises(ValueError, match=r"expected \(5, 5\)"):
         model.set_label_graph(torch.eye(4))
     with pytest.raises(ValueError, match="column-stochastic"):
@@ -200,6 +223,116 @@ def test_set_label_graph_rejects_invalid_graphs():
     negative[0, 1], negative[1, 1] = -0.2, 1.2  # columns still sum to 1
     with pytest.raises(ValueError, match="column-stochastic"):
         model.set_label_graph(negative)
+    free = tiny_model()
+    free.set_label_graph(negative * 2)  # the free form takes any finite matrix
+    torch.testing.assert_close(free.graph(), negative * 2)
+    with pytest.raises(ValueError, match="non-finite"):
+        free.set_label_graph(torch.full((5, 5), float("nan")))
+
+
+# ---- the free graph (the paper's) ------------------------------------------------------------------------
+
+
+def test_free_graph_at_identity_with_soft_training_is_hard_plus_soft_loss_by_hand():
+    model = tiny_model(soft_training=True, soft_loss_weight=0.7)
+    assert model.config.label_graph_parameterization == "free" and torch.equal(model.graph(), torch.eye(len(LABELS)))
+    ids, mask, labels = inputs()
+    output = model(input_ids=ids, attention_mask=mask, labels=labels)
+    s = torch.sigmoid(class_logits(model, ids, mask))
+    # at G = I the scores are the label probabilities and the soft target y I = y: hard BCE + 0.7 x the same BCE
+    hard = bce(s, labels)
+    soft = -(labels * s.log() + (1 - labels) * (1 - s).log()).mean()
+    torch.testing.assert_close(output.logits, class_logits(model, ids, mask), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(output.loss, hard + 0.7 * soft, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(output.loss, 1.7 * F.binary_cross_entropy_with_logits(class_logits(model, ids, mask), labels))
+
+
+def test_free_graph_scores_loss_and_soft_target_by_hand():
+    size = len(LABELS)
+    graph = 0.7 * torch.eye(size) + 0.05 * torch.ones(size, size)  # not column-stochastic: columns sum to 0.95
+    graph[0, 1], graph[2, 3] = 0.3, -0.05
+    model = tiny_model(soft_training=True, soft_loss_weight=0.5, graph_regularization=0.2)
+    model.set_label_graph(graph)
+    torch.testing.assert_close(model.graph(), graph)
+    ids, mask, labels = inputs()
+    output = model(input_ids=ids, attention_mask=mask, labels=labels)
+    scores = torch.sigmoid(class_logits(model, ids, mask)) @ graph
+    assert bool(((scores > 0) & (scores < 1)).all())
+    torch.testing.assert_close(torch.sigmoid(output.logits), scores, rtol=1e-5, atol=1e-6)
+    target = (labels @ graph).clamp(0, 1)
+    expected = bce(scores, labels) + 0.5 * bce(scores, target) + 0.2 * ((graph - torch.eye(size)) ** 2).sum()
+    torch.testing.assert_close(output.loss, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_gradient_of_a_score_with_respect_to_an_off_diagonal_graph_entry():
+    """d o_j / d G_ij = s_i for the free graph (support from i to j only adds); for the column-stochastic one at
+    G = I it is s_i - s_j (the support is taken from j's own diagonal)."""
+    ids, mask, _ = inputs()
+    for parameterization in ("free", "column_stochastic"):
+        model = tiny_model(label_graph_parameterization=parameterization)
+        s = torch.sigmoid(class_logits(model, ids, mask)).detach()
+        scores = torch.sigmoid(model(input_ids=ids, attention_mask=mask).logits)
+        for example, i, j in ((0, 1, 3), (2, 4, 0), (3, 0, 2)):
+            (gradient,) = torch.autograd.grad(scores[example, j], model.label_graph.weight, retain_graph=True)
+            expected = s[example, i] if parameterization == "free" else s[example, i] - s[example, j]
+            assert gradient[i, j].item() == pytest.approx(expected.item(), abs=1e-5)
+            if parameterization == "free":
+                assert bool((gradient[:, j] >= 0).all())  # every entry of column j supports label j
+                torch.testing.assert_close(gradient[:, j], s[example], rtol=1e-4, atol=1e-5)
+                assert gradient[:, [c for c in range(len(LABELS)) if c != j]].abs().max() == 0
+
+
+def test_free_scores_out_of_range_saturate_the_logits():
+    model = tiny_model()
+    model.set_label_graph(torch.full((5, 5), 2.0))  # every score > 1
+    ids, mask, labels = inputs()
+    output = model(input_ids=ids, attention_mask=mask, labels=labels)
+    assert bool(torch.isfinite(output.logits).all() and (output.logits > 80).all()) and torch.isfinite(output.loss)
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({}, [1.0, 1.0, 0.5, 0.5, 0.0]),
+        ({"soft_target_normalization": "max"}, [1.0, 1.0, 1 / 3, 1 / 3, 0.0]),
+        ({"soft_target_normalization": "sum"}, [0.375, 0.375, 0.125, 0.125, 0.0]),
+        ({"soft_target_temperature": 0.5, "soft_target_normalization": "max"},
+         (torch.tensor([1.5, 1.5, 0.5, 0.5, 0.0]) / 0.5).softmax(0) / (torch.tensor([1.5, 1.5, 0.5, 0.5, 0.0]) / 0.5).softmax(0).max()),
+    ],
+)
+def test_soft_target_temperature_and_normalization(options, expected):
+    model = tiny_model(soft_training=True, **options)
+    graph = torch.eye(5)
+    graph[0, 1] = graph[1, 0] = 0.5
+    graph[0, 2] = graph[1, 3] = 0.5
+    graph[1, 4] = -0.5
+    graph[0, 4] = 0.5
+    labels = torch.tensor([[1.0, 1.0, 0.0, 0.0, 0.0]])  # z = y G = [1.5, 1.5, 0.5, 0.5, 0.0]
+    torch.testing.assert_close(model.soft_target(labels, graph), torch.as_tensor(expected, dtype=torch.float32)[None])
+
+
+def test_old_config_without_the_parameterization_loads_as_column_stochastic(tmp_path):
+    saved = LabelGraphConfig(id2label=LABELS, encoder_config=TINY_ENCODER, soft_training=True).to_dict()
+    assert saved["label_graph_parameterization"] == "free"  # new files record it
+    del saved["label_graph_parameterization"]
+    assert LabelGraphConfig.from_dict(saved).label_graph_parameterization == "column_stochastic"
+    assert LabelGraphConfig.from_dict({**saved, "label_graph_parameterization": "free"}).label_graph_parameterization == "free"
+    assert LabelGraphConfig(id2label=LABELS, encoder_config=TINY_ENCODER).label_graph_parameterization == "free"
+    # a model saved in the old form: same graph, logits and loss after reloading its old config.json
+    model = tiny_model(label_graph_parameterization="column_stochastic", soft_training=True)
+    with torch.no_grad():
+        model.label_graph.weight.copy_(torch.eye(5) + 0.4 * torch.rand(5, 5, generator=torch.Generator().manual_seed(0)))
+    model.save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    del config["label_graph_parameterization"], config["soft_target_temperature"], config["soft_target_normalization"]
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    reloaded = AutoModelForSequenceClassification.from_pretrained(tmp_path).eval()
+    assert reloaded.config.label_graph_parameterization == "column_stochastic"
+    ids, mask, labels = inputs()
+    torch.testing.assert_close(reloaded.graph(), model.graph(), rtol=0, atol=0)
+    before, after = model(input_ids=ids, attention_mask=mask, labels=labels), reloaded(input_ids=ids, attention_mask=mask, labels=labels)
+    torch.testing.assert_close(after.logits, before.logits, rtol=0, atol=0)
+    torch.testing.assert_close(after.loss, before.loss, rtol=0, atol=0)
 
 
 @pytest.mark.parametrize(
@@ -372,6 +505,10 @@ def test_trust_remote_code_round_trip_without_lanco_hf(tmp_path):
         ({"use_label_graph": False, "graph_regularization": 0.1}, "graph_regularization=0.1 needs use_label_graph=True"),
         ({"problem_type": "single_label_classification"}, "problem_type='single_label_classification' is not supported"),
         ({"graph_regularization": float("nan")}, "graph_regularization must be a finite number"),
+        ({"label_graph_parameterization": "softmax"}, "label_graph_parameterization='softmax' is not supported"),
+        ({"graph_regularization": -0.1}, "graph_regularization=-0.1 with label_graph_parameterization='free'"),
+        ({"soft_target_temperature": -1.0}, "soft_target_temperature=-1.0 is out of range"),
+        ({"soft_target_normalization": "l2"}, "soft_target_normalization='l2' is not supported"),
     ],
 )
 def test_bad_config_values_name_the_field(options, message):

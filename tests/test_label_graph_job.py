@@ -47,6 +47,31 @@ def test_cooccurrence_init_sets_the_graph_from_the_training_labels():
     assert model.config.encoder_config.vocab_size == 50 and model.config.id2label == dict(enumerate(NAMES))
 
 
+def test_learned_init_reads_another_runs_graph_and_keeps_it_fixed_without_the_graph_on_the_output(tmp_path):
+    learned = [[1.0, 0.2, -0.1], [0.3, 0.9, 0.0], [0.0, 0.1, 1.1]]
+    (tmp_path / "results.json").write_text(json.dumps({"label_graph": learned, "test": {}}))
+    (tmp_path / "graph.json").write_text(json.dumps(learned))
+    for name in ("results.json", "graph.json"):
+        data_args = MultilabelDataArguments(graph_init="learned", label_graph_file=str(tmp_path / name))
+        model = build_model(model_args(use_label_graph=False, soft_training=True), data_args, FakeTokenizer(), NAMES, LABELS)
+        torch.testing.assert_close(model.graph(), torch.tensor(learned))
+        assert not model.label_graph.weight.requires_grad  # only the soft targets read it
+    with pytest.raises(ValueError, match="graph_init='learned' needs label_graph_file"):
+        MultilabelDataArguments(graph_init="learned")
+    with pytest.raises(ValueError, match="does not exist"):
+        build_model(model_args(), MultilabelDataArguments(graph_init="learned", label_graph_file=str(tmp_path / "no.json")),
+                    FakeTokenizer(), NAMES, LABELS)
+
+
+def test_column_stochastic_models_take_the_column_normalised_cooccurrence():
+    options = {"use_label_graph": False, "soft_training": True, "label_graph_parameterization": "column_stochastic"}
+    column = MultilabelDataArguments(graph_init="cooccurrence", cooccurrence_normalization="column")
+    model = build_model(model_args(**options), column, FakeTokenizer(), NAMES, LABELS)
+    torch.testing.assert_close(model.graph(), cooccurrence_graph(torch.tensor(LABELS), "column"))
+    with pytest.raises(ValueError, match="column-stochastic"):
+        build_model(model_args(**options), MultilabelDataArguments(graph_init="cooccurrence"), FakeTokenizer(), NAMES, LABELS)
+
+
 def test_soft_training_without_graph_needs_a_cooccurrence_graph():
     with pytest.raises(ValueError, match="needs graph_init='cooccurrence'"):
         build_model(model_args(use_label_graph=False, soft_training=True), MultilabelDataArguments(), FakeTokenizer(),
@@ -57,7 +82,8 @@ def test_soft_training_without_graph_needs_a_cooccurrence_graph():
     ("setting", "message"),
     [("graph_init=random", "graph_init='random' is not supported"), ("max_length=0", "max_length=0 is out of range"),
      ("max_validation_samples=0", "max_validation_samples=0 is out of range"),
-     ("head_learning_rate=-1", "head_learning_rate=-1 is out of range")],
+     ("head_learning_rate=-1", "head_learning_rate=-1 is out of range"),
+     ("cooccurrence_normalization=row", "cooccurrence_normalization='row' is not supported")],
 )
 def test_bad_run_settings_are_rejected(setting, message):
     config = load_run_config(CONFIG_DIR / "label_graph_debtags_graph_soft.yaml", [setting])
@@ -126,8 +152,9 @@ def test_saved_run_reproduces_its_reported_numbers(tiny_run):
 
     graph = torch.tensor(results["label_graph"])
     torch.testing.assert_close(graph, model.graph().detach())
-    assert bool((graph >= 0).all()) and torch.allclose(graph.sum(0), torch.ones(24))
+    assert model.config.label_graph_parameterization == "free"
     assert not torch.allclose(graph, torch.eye(24), atol=1e-4)  # the graph was trained
+    torch.testing.assert_close(torch.tensor(results["train_conditional_graph"]).diagonal(), torch.ones(24))
 
 
 @pytest.mark.slow

@@ -148,6 +148,16 @@ def test_projections_use_pytorch_default_init_and_gates_start_uniform(tmp_path):
     assert muse.model.encoder.layers[0].self_attn.q_proj.weight.abs().max() <= kaiming_bound
     assert plain.model.encoder.layers[0].self_attn.q_proj.weight.abs().max() > kaiming_bound
     assert (muse.model.encoder.layers[0].self_attn.out_proj.bias == 0).all()
+    # the attention output projections, self and cross, as the official MUSE attention: kaiming_uniform(a=1),
+    # bound gain * sqrt(3 / fan_in) with gain sqrt(2 / (1 + a^2)) = 1; the feed-forward keeps a = sqrt(5)
+    for variant in ("muse", "muse_simple"):
+        model = MuseForConditionalGeneration(tiny_config(MuseConfig, muse_variant=variant))
+        layer = model.model.decoder.layers[0]
+        for projection in (layer.self_attn.out_proj, layer.encoder_attn.out_proj, model.model.encoder.layers[0].self_attn.out_proj):
+            bound = math.sqrt(3 / projection.in_features)
+            largest = projection.weight.abs().max().item()
+            assert 0.9 * bound < largest <= bound, (variant, largest, bound)
+        assert layer.ffn.fc1.weight.abs().max() <= 1 / math.sqrt(layer.ffn.fc1.in_features)
     gate = muse.model.decoder.layers[1].self_attn.conv.gate
     torch.testing.assert_close(gate.detach(), torch.full((2,), 0.5))
     with torch.no_grad():

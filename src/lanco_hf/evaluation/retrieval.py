@@ -9,8 +9,10 @@ Ren et al., ACL 2021, Sec. 3.3) of the matched pairs.
   the last layer and the visual self-attention mapped into linguistic space (``IAISLoss``'s quantity, no gradient).
   The paper's ISDa maps with Flickr30k-Entities phrase-box annotations; without annotations the mapping is the
   model's own alignment (singular: argmax word->region, by default; or distributed). Lower is more consistent.
+- ``attention_entropy``: the normalised row entropy (1 = uniform) of the last layer's real text and image
+  self-attention maps of the matched pairs, reported beside the ISD (a low ISD from flattened attention shows here).
 - ``evaluate_retrieval(model, grid)`` scores every (caption, image) pair of an ``ImageTextGrid`` with a ViLT
-  model and returns both; ``retrieval_compute_metrics`` is the same as a ``Trainer`` ``compute_metrics``
+  model and returns all of them; ``retrieval_compute_metrics`` is the same as a ``Trainer`` ``compute_metrics``
   (see ``lanco_hf.training.iais.IAISTrainer``); ``lanco-hf evaluate retrieval --model RUN_DIR`` runs it on a
   saved model.
 """
@@ -24,7 +26,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..losses.capture import ViltQueryKeyCapture
-from ..losses.iais import isd
+from ..losses.iais import attention_entropy, isd
 
 DEFAULT_KS = (1, 5, 10)
 
@@ -75,19 +77,31 @@ def chance_recall(relevant: torch.Tensor, ks: tuple[int, ...] = DEFAULT_KS) -> d
     return metrics
 
 
+PAIR_VALUES = ("isd", "text_attention_entropy", "image_attention_entropy")  # averaged over the matched pairs
+
+
 def retrieval_metrics(
-    scores: torch.Tensor, relevant: torch.Tensor, pair_isd: torch.Tensor | None = None, ks: tuple[int, ...] = DEFAULT_KS
+    scores: torch.Tensor,
+    relevant: torch.Tensor,
+    pair_isd: torch.Tensor | None = None,
+    ks: tuple[int, ...] = DEFAULT_KS,
+    pair_values: dict[str, torch.Tensor] | None = None,
 ) -> dict[str, float]:
-    """``recall_at_k`` plus ``isd``, the mean ISD over the relevant pairs of ``pair_isd`` ``(n_texts, n_images)``."""
+    """``recall_at_k`` plus ``isd``, the mean ISD over the relevant pairs of ``pair_isd`` ``(n_texts, n_images)``,
+    and the mean over the relevant pairs of every other ``(n_texts, n_images)`` matrix of ``pair_values``."""
     metrics = recall_at_k(scores, relevant, ks)
+    values = dict(pair_values or {})
     if pair_isd is not None:
-        metrics["isd"] = torch.as_tensor(pair_isd, dtype=torch.float64)[torch.as_tensor(relevant)].mean().item()
+        values = {"isd": pair_isd, **values}
+    for name, matrix in values.items():
+        metrics[name] = torch.as_tensor(matrix, dtype=torch.float64)[torch.as_tensor(relevant)].mean().item()
     return metrics
 
 
 def retrieval_compute_metrics(eval_prediction) -> dict[str, float]:
     """A ``Trainer`` ``compute_metrics`` for an ``ImageTextGrid`` evaluated by ``IAISTrainer``: predictions are
-    ``[logit, isd]`` and labels ``[text index, image index, relevant]`` per pair."""
+    ``[logit, isd]`` or ``[logit, isd, text entropy, image entropy]`` and labels ``[text index, image index,
+    relevant]`` per pair."""
     predictions = np.asarray(eval_prediction.predictions)
     labels = np.asarray(eval_prediction.label_ids).astype(np.int64)
     shape = (labels[:, 0].max() + 1, labels[:, 1].max() + 1)
@@ -96,42 +110,60 @@ def retrieval_compute_metrics(eval_prediction) -> dict[str, float]:
             f"{len(labels)} predictions do not cover the {shape[0]} x {shape[1]} grid of pairs "
             "(dataloader_drop_last must be False for evaluation)"
         )
-    scores, pair_isd, relevant = np.empty(shape), np.empty(shape), np.zeros(shape, dtype=bool)
+    scores, relevant = np.empty(shape), np.zeros(shape, dtype=bool)
     scores[labels[:, 0], labels[:, 1]] = predictions[:, 0]
-    pair_isd[labels[:, 0], labels[:, 1]] = predictions[:, 1]
     relevant[labels[:, 0], labels[:, 1]] = labels[:, 2].astype(bool)
-    return retrieval_metrics(torch.from_numpy(scores), torch.from_numpy(relevant), torch.from_numpy(pair_isd))
+    values = {}
+    for column, name in enumerate(PAIR_VALUES[: predictions.shape[1] - 1], start=1):
+        values[name] = np.empty(shape)
+        values[name][labels[:, 0], labels[:, 1]] = predictions[:, column]
+    return retrieval_metrics(torch.from_numpy(scores), torch.from_numpy(relevant),
+                             pair_values={name: torch.from_numpy(matrix) for name, matrix in values.items()})
 
 
 MODEL_INPUTS = ("input_ids", "attention_mask", "pixel_values", "pixel_mask")
 
 
 @torch.no_grad()
-def score_pairs(model, batch: dict[str, torch.Tensor], isd_alignment: str = "singular") -> tuple[torch.Tensor, torch.Tensor]:
-    """The matching logit and the ISD of each (caption, image) pair of ``batch``, with a ViLT retrieval model."""
+def pair_statistics(model, batch: dict[str, torch.Tensor], isd_alignment: str = "singular") -> dict[str, torch.Tensor]:
+    """Per (caption, image) pair of ``batch``, with a ViLT retrieval model: the matching ``logit``, the ``isd`` and
+    the normalised ``text_attention_entropy`` / ``image_attention_entropy`` of the last layer (all ``(batch,)``)."""
     with ViltQueryKeyCapture(model) as capture:
         logits = model(**{key: batch[key] for key in MODEL_INPUTS if key in batch}).logits[:, 0]
-    return logits, isd(**capture.iais_inputs(), alignment=isd_alignment)
+    inputs = capture.iais_inputs()
+    entropy = attention_entropy(**inputs)
+    return {"logit": logits, "isd": isd(**inputs, alignment=isd_alignment),
+            "text_attention_entropy": entropy["text"], "image_attention_entropy": entropy["image"]}
+
+
+@torch.no_grad()
+def score_pairs(model, batch: dict[str, torch.Tensor], isd_alignment: str = "singular") -> tuple[torch.Tensor, torch.Tensor]:
+    """The matching logit and the ISD of each (caption, image) pair of ``batch``, with a ViLT retrieval model."""
+    statistics = pair_statistics(model, batch, isd_alignment)
+    return statistics["logit"], statistics["isd"]
 
 
 @torch.no_grad()
 def evaluate_retrieval(
     model, grid, batch_size: int = 256, isd_alignment: str = "singular", progress: bool = True
 ) -> dict[str, float]:
-    """Recall@1/5/10 in both directions and the mean ISD of a ViLT retrieval ``model`` on an
-    ``lanco_hf.data.pairs.ImageTextGrid``."""
+    """Recall@1/5/10 in both directions, the mean ISD and the mean normalised attention entropies of the matched
+    pairs of a ViLT retrieval ``model`` on an ``lanco_hf.data.pairs.ImageTextGrid``."""
     from torch.utils.data import DataLoader
 
     from ..data.pairs import collate_pairs
 
     model.eval()
-    scores, pair_isd, relevant = (torch.zeros(grid.shape, dtype=dtype) for dtype in (torch.float64, torch.float64, torch.bool))
+    scores, relevant = torch.zeros(grid.shape, dtype=torch.float64), torch.zeros(grid.shape, dtype=torch.bool)
+    values = {name: torch.zeros(grid.shape, dtype=torch.float64) for name in PAIR_VALUES}
     loader = DataLoader(grid, batch_size=batch_size, collate_fn=collate_pairs)
     for batch in tqdm(loader, desc="Scoring pairs", unit="batch", disable=not progress):
         batch = {key: value.to(model.device) for key, value in batch.items()}
-        logits, distances = score_pairs(model, batch, isd_alignment)
+        statistics = pair_statistics(model, batch, isd_alignment)
         text, image, match = batch["pair_labels"].cpu().unbind(-1)
-        scores[text, image] = logits.double().cpu()
-        pair_isd[text, image] = distances.double().cpu()
+        scores[text, image] = statistics["logit"].double().cpu()
+        for name, matrix in values.items():
+            matrix[text, image] = statistics[name].double().cpu()
         relevant[text, image] = match.bool()
-    return retrieval_metrics(scores, relevant, pair_isd)
+    return retrieval_metrics(scores, relevant, pair_values=values)
+

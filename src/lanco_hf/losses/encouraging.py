@@ -43,7 +43,8 @@ class EncouragingLoss(nn.Module):
     Args:
         rho: weight of the bonus, ``>= 0``; ``rho = 0`` is plain (label-smoothed) cross-entropy.
         log_end: where the log bonus hands over to its tangent, in ``(0, 1]``; ``1.0`` is the plain bonus. The
-            paper recommends 0.75 for high-accuracy tasks and 0.5 for low-accuracy ones (e.g. translation).
+            default 0.75 is the official stand-alone loss's (the paper recommends 0.75 for high-accuracy tasks
+            and 0.5 for low-accuracy ones, e.g. translation).
         label_smoothing: epsilon of the likelihood term, in ``[0, 1]``.
         bonus_label_smoothing: epsilon of the bonus term (fairseq's ``--el_lb``), in ``[0, 1]``; ``None`` uses
             ``label_smoothing`` (the stand-alone and timm variants).
@@ -70,7 +71,7 @@ class EncouragingLoss(nn.Module):
     def __init__(
         self,
         rho: float = 1.0,
-        log_end: float = 1.0,
+        log_end: float = 0.75,
         label_smoothing: float = 0.0,
         bonus_label_smoothing: float | None = None,
         reduction: str = "mean",

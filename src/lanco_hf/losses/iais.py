@@ -154,6 +154,33 @@ def isd(query, key, text_mask, image_mask, alignment: str = "singular", mode: st
     ``(batch, N)``; average it over the matched pairs of a held-out set for the mean ISD. ``mode="V"`` measures the
     visual side instead."""
     return iais_distance(query, key, text_mask, image_mask, alignment, mode)
+def _normalized_row_entropy(attention: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    """Mean over a pair's block rows of ``H(row) / log(block size)`` for a ``(batch, N, N)`` map whose square block
+    ``rows x rows`` holds the pair's rows; 1 is a uniform (flat) map, 0 a one-hot one. A one-token block is uniform
+    by definition (1)."""
+    rows = rows.bool()
+    size = rows.sum(-1)
+    block = rows[:, :, None] & rows[:, None, :]
+    p = attention.masked_fill(~block, 0.0)
+    entropy = -(p * p.clamp_min(torch.finfo(p.dtype).tiny).log()).sum(-1)  # (batch, N), 0 outside the rows
+    mean_entropy = entropy.sum(-1) / size.clamp_min(1)
+    uniform = size.to(p.dtype).clamp_min(1).log()
+    return torch.where(size > 1, mean_entropy / uniform.clamp_min(torch.finfo(p.dtype).tiny), torch.ones_like(uniform))
+
+
+@torch.no_grad()
+def attention_entropy(
+    query: torch.Tensor, key: torch.Tensor, text_mask: torch.Tensor, image_mask: torch.Tensor
+) -> dict[str, torch.Tensor]:
+    """How flat the real intra-modal maps of every pair are: the normalised row entropy (``H / log(block size)``,
+    1 = uniform) of ``A_LL`` (``"text"``) and of ``A_VV`` (``"image"``), each ``(batch,)``. Reported beside the ISD,
+    it shows whether a low ISD comes from aligned structure or from flattened attention (a uniform ``A_VV`` makes
+    the singular pseudo map, a softmax of probabilities, uniform too)."""
+    maps = block_attention(query, key, text_mask, image_mask)
+    return {
+        "text": _normalized_row_entropy(maps.text_text, maps.text_mask),
+        "image": _normalized_row_entropy(maps.image_image, maps.image_mask),
+    }
 
 
 class IAISLoss(nn.Module):

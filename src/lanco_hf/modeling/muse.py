@@ -24,6 +24,18 @@ from .attention import LancoAttention
 from .configuration_lanco import LancoSeq2SeqConfig
 from .layers import LancoFeedForward, LancoLayer, make_norm, register_layer_variant
 
+# The official MUSE attention (its default ``init_method='km'``) initialises q / k / v with
+# ``kaiming_uniform_(a=sqrt(5))`` (``nn.Linear``'s default) and every attention's output projection, self and
+# cross, with ``kaiming_uniform_(a=1)``: a bound of sqrt(3 / fan_in) instead of sqrt(1 / fan_in).
+OUTPUT_PROJECTION_KAIMING_A = 1.0
+
+
+def use_official_output_init(attention: LancoAttention) -> LancoAttention:
+    """Mark ``attention.out_proj`` for ``kaiming_uniform_(a=OUTPUT_PROJECTION_KAIMING_A)``, which the model's
+    ``_init_weights`` reads from its ``kaiming_a`` attribute."""
+    attention.out_proj.kaiming_a = OUTPUT_PROJECTION_KAIMING_A
+    return attention
+
 
 class DynamicConvolution(nn.Module):
     """Depth-wise dynamic convolution with several kernel sizes mixed by a softmax gate.
@@ -127,7 +139,7 @@ class MuseAttention(LancoAttention):
 
 def muse_self_attention(config: LancoSeq2SeqConfig, num_heads: int, kind: str, layer_idx: int) -> LancoAttention:
     attention_class = MuseAttention if config.muse_variant == "muse" else LancoAttention
-    return attention_class(config, num_heads, kind, layer_idx)
+    return use_official_output_init(attention_class(config, num_heads, kind, layer_idx))
 
 
 # The official code initialises its projections with PyTorch's default ``kaiming_uniform(a=sqrt(5))``; Xavier, the
@@ -172,7 +184,9 @@ class MuseDecoderLayer(MuseLayer):
     def __init__(self, config: LancoSeq2SeqConfig, layer_idx: int):
         super().__init__(config)
         self.self_attn = muse_self_attention(config, config.decoder_attention_heads, "decoder", layer_idx)
-        self.encoder_attn = LancoAttention(config, config.decoder_attention_heads, "cross", layer_idx)
+        self.encoder_attn = use_official_output_init(
+            LancoAttention(config, config.decoder_attention_heads, "cross", layer_idx)
+        )
         self.ffn = LancoFeedForward(config, config.decoder_ffn_dim)
         self.layer_norm = make_norm(config)
         self.mark_initialisation()

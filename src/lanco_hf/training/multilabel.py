@@ -7,6 +7,7 @@ then weights + tokenizer + model card, a reload through ``AutoModelForSequenceCl
 from __future__ import annotations
 
 import functools
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,12 +33,13 @@ from ..evaluation.multilabel import multilabel_metrics
 from ..hub.methods import methods_of
 from ..hub.model_card import CardContent, CardSpec
 from ..modeling import LabelGraphForSequenceClassification, cooccurrence_graph
+from ..modeling.modeling_label_graph import COOCCURRENCE_NORMALIZATIONS
 from .arguments import ModelArguments
 from .run import batch_size, epochs_summary, finish_run, optimizer_summary, run_summary, schedule_summary
 from .safe_training import train_safely
 from .tasks import register_task
 
-GRAPH_INITS = ("identity", "cooccurrence")
+GRAPH_INITS = ("identity", "cooccurrence", "learned")
 THRESHOLDS = np.round(np.arange(0.05, 0.951, 0.05), 2)  # the grid the validation split picks the threshold from
 RELOAD_CHECK_SIZE = 16
 
@@ -70,8 +72,19 @@ class MultilabelDataArguments:
     max_test_samples: int | None = None
     graph_init: str = field(
         default="identity",
-        metadata={"help": "'identity' (the paper) or 'cooccurrence': start the label graph at the training labels' "
-                          "column-normalised co-occurrence (the fixed soft-target graph when use_label_graph is off)."},
+        metadata={"help": "'identity' (the paper), 'cooccurrence' (the training labels' co-occurrence graph, "
+                          "normalised by cooccurrence_normalization) or 'learned' (the G another run learned, read from "
+                          "label_graph_file). Without use_label_graph this is the fixed graph of the soft targets."},
+    )
+    cooccurrence_normalization: str = field(
+        default="conditional",
+        metadata={"help": "graph_init='cooccurrence': 'conditional' (G_ij = P(j | i), rows divided by the label counts; "
+                          "gold labels keep a target of 1) or 'column' (column-stochastic, what "
+                          "label_graph_parameterization='column_stochastic' takes)."},
+    )
+    label_graph_file: str | None = field(
+        default=None,
+        metadata={"help": "graph_init='learned': a run's results.json (its 'label_graph') or a JSON m x m matrix."},
     )
     head_learning_rate: float | None = field(
         default=None,
@@ -92,6 +105,12 @@ class MultilabelDataArguments:
                 raise ValueError(f"{name}={getattr(self, name)} is out of range; allowed: >= 1 or null")
         if self.graph_init not in GRAPH_INITS:
             raise ValueError(f"graph_init={self.graph_init!r} is not supported; allowed values: {', '.join(map(repr, GRAPH_INITS))}")
+        if self.cooccurrence_normalization not in COOCCURRENCE_NORMALIZATIONS:
+            raise ValueError(f"cooccurrence_normalization={self.cooccurrence_normalization!r} is not supported; allowed "
+                             f"values: {', '.join(map(repr, COOCCURRENCE_NORMALIZATIONS))}")
+        if (self.graph_init == "learned") != (self.label_graph_file is not None):
+            raise ValueError(f"label_graph_file={self.label_graph_file!r} with graph_init={self.graph_init!r}: "
+                             "graph_init='learned' needs label_graph_file, and label_graph_file needs graph_init='learned'")
         if self.head_learning_rate is not None and not self.head_learning_rate > 0:
             raise ValueError(f"head_learning_rate={self.head_learning_rate} is out of range; allowed: > 0 or null")
 
@@ -138,9 +157,30 @@ def build_tokenizer(model_args: ModelArguments, data_args: MultilabelDataArgumen
     return cached_bpe_tokenizer(texts, data_args.tokenizer_vocab_size, f"multilabel-{data_args.dataset.replace('/', '_')}")
 
 
+def read_label_graph(path: str | Path) -> torch.Tensor:
+    """The label graph stored in ``path``: a run's ``results.json`` (its ``label_graph``) or a JSON m x m matrix."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"label_graph_file={str(path)!r} does not exist; allowed: a run's results.json or a JSON matrix")
+    content = json.loads(path.read_text())
+    graph = content.get("label_graph") if isinstance(content, dict) else content
+    if graph is None:
+        raise ValueError(f"label_graph_file={str(path)!r} has no 'label_graph'; allowed: a run's results.json or a JSON matrix")
+    return torch.tensor(graph, dtype=torch.float32)
+
+
+def initial_graph(data_args: MultilabelDataArguments, train_labels) -> torch.Tensor | None:
+    """The graph ``graph_init`` asks for (``None`` for the identity the model starts at)."""
+    if data_args.graph_init == "cooccurrence":
+        return cooccurrence_graph(torch.tensor(train_labels), data_args.cooccurrence_normalization)
+    if data_args.graph_init == "learned":
+        return read_label_graph(data_args.label_graph_file)
+    return None
+
+
 def build_model(model_args: ModelArguments, data_args: MultilabelDataArguments, tokenizer, names: list[str], train_labels):
     """A label-graph classifier: a saved one, a new one on a pretrained encoder, or a new one from scratch sized to
-    the tokenizer; ``graph_init='cooccurrence'`` then sets its graph from the training labels."""
+    the tokenizer; ``graph_init`` then sets its graph (the training labels' co-occurrence, or a learned one)."""
     id2label = dict(enumerate(names))
     if model_args.model_name_or_path:
         path = resolve_pretrained(model_args.model_name_or_path)
@@ -162,10 +202,13 @@ def build_model(model_args: ModelArguments, data_args: MultilabelDataArguments, 
     if model.config.id2label != id2label:
         raise ValueError(f"the model's labels {list(model.config.id2label.values())} differ from the dataset's {names}")
     if model.config.soft_training and not model.config.use_label_graph and data_args.graph_init == "identity":
-        raise ValueError("soft_training without use_label_graph needs graph_init='cooccurrence': with the identity graph "
-                         "the soft target equals the gold labels")
-    if data_args.graph_init == "cooccurrence":
-        model.set_label_graph(cooccurrence_graph(torch.tensor(train_labels)))
+        raise ValueError("soft_training without use_label_graph needs graph_init='cooccurrence' or 'learned': with the "
+                         "identity graph the soft target equals the gold labels")
+    graph = initial_graph(data_args, train_labels)
+    if graph is not None:
+        model.set_label_graph(graph)
+    if not model.config.use_label_graph:
+        model.label_graph.weight.requires_grad_(False)  # only the soft target reads it: a fixed graph
     return model
 
 
@@ -221,7 +264,8 @@ def describe_variant(config) -> str:
     """One line saying which parts of the method a label-graph config switches on."""
     parts = []
     if config.use_label_graph:
-        parts.append(f"label graph applied {config.graph_position.replace('_', ' ')}")
+        form = " (column-stochastic)" if config.label_graph_parameterization == "column_stochastic" else ""
+        parts.append(f"label graph{form} applied {config.graph_position.replace('_', ' ')}")
     if config.soft_training:
         parts.append(f"soft training (weight {config.soft_loss_weight})")
     if config.graph_regularization:
@@ -338,7 +382,8 @@ def run_multilabel_classification(
         "test": {"size": len(test_labels), **multilabel_metrics(test_scores, test_labels, model.config.threshold)},
         "test_threshold_0.5": multilabel_metrics(test_scores, test_labels, 0.5),
         "label_graph": model.graph().detach().cpu().tolist(),
-        "train_cooccurrence_graph": cooccurrence_graph(torch.tensor(train_labels)).tolist(),
+        "train_conditional_graph": cooccurrence_graph(torch.tensor(train_labels), "conditional").tolist(),
+        "train_cooccurrence_graph": cooccurrence_graph(torch.tensor(train_labels), "column").tolist(),
         "train_steps": trainer.state.global_step,
         "train_runtime_s": metrics.get("train_runtime"),
         "train_loss": metrics.get("train_loss"),
@@ -387,7 +432,8 @@ def _training_summary(training_args: TrainingArguments, data_args: MultilabelDat
         "optimizer": optimizer_summary(training_args, head),
         "schedule": schedule_summary(training_args, "warm-up {}"),
         "max length": data_args.max_length,
-        "label graph init": data_args.graph_init,
+        "label graph init": data_args.graph_init + (
+            f" ({data_args.cooccurrence_normalization})" if data_args.graph_init == "cooccurrence" else ""),
         "decision threshold": f"{results['threshold']}" + (" (tuned on validation micro-F1)" if data_args.tune_threshold else ""),
         **run_summary(training_args.seed, results["train_runtime_s"]),
     }

@@ -23,13 +23,13 @@ from transformers.models.vilt.image_processing_pil_vilt import ViltImageProcesso
 from ..data.pairs import ImageTextGrid, ImageTextPairs, caption_groups, collate_pairs, encode_pairs
 from ..data.tuxpaint import tuxpaint_retrieval_dataset
 from ..data.wordpiece import train_wordpiece_tokenizer
-from ..evaluation.retrieval import chance_recall, retrieval_compute_metrics, score_pairs
+from ..evaluation.retrieval import PAIR_VALUES, chance_recall, retrieval_compute_metrics, score_pairs
 from ..hub.methods import IAIS
 from ..hub.model_card import CardContent, CardSpec
 from ..losses.iais import ALIGNMENTS
 from .arguments import ModelArguments
 from .callbacks import TimeBudgetCallback
-from .iais import SCHEDULES, IAISTrainer
+from .iais import OFFICIAL_HARD_NEGATIVE_POOL, OFFICIAL_IAIS_SCALE, OFFICIAL_NUM_HARD_NEGATIVES, SCHEDULES, IAISTrainer
 from .run import batch_size, enum_value, finish_run, optimizer_summary, run_summary, schedule_summary
 from .safe_training import train_safely
 from .tasks import register_task
@@ -68,9 +68,25 @@ class RetrievalDataArguments:
 @dataclass
 class IAISArguments:
     iais: str = field(default="singular", metadata={"help": "'singular', 'distributed' or 'none' (baseline)."})
-    num_hard_negatives: int = field(default=3, metadata={"help": "Hardest in-batch negatives per anchor and direction."})
+    num_hard_negatives: int = field(
+        default=OFFICIAL_NUM_HARD_NEGATIVES,
+        metadata={"help": "Hardest negatives per anchor and direction (official hard_neg_size: 31); without a pool, "
+                          "< per_device_train_batch_size."},
+    )
+    hard_negative_pool: int | None = field(
+        default=OFFICIAL_HARD_NEGATIVE_POOL,
+        metadata={"help": "Random non-matching candidates per anchor and direction, drawn from the training pairs, "
+                          "of which the num_hard_negatives hardest are used (official negative_size: 399); null: mine "
+                          "the batch's own pairs instead."},
+    )
     margin: float = 0.2
     iais_schedule: str = field(default="exp", metadata={"help": "'exp': lambda(t) = exp(5 (t/T - 1)); 'constant': 1."})
+    iais_scale: float = field(
+        default=OFFICIAL_IAIS_SCALE,
+        metadata={"help": "The IAIS term weighs iais_scale x lambda(t) against the mean ranking loss. Official: 8, its "
+                          "train_batch_size: each update accumulates 8 one-anchor batches and divides each batch's "
+                          "ranking loss by 8 but not its IAIS term, i.e. mean ranking loss + 8 x lambda(t) x mean IAIS."},
+    )
     isd_alignment: str = field(default="singular", metadata={"help": "Alignment of the reported ISD."})
 
     def __post_init__(self):
@@ -120,10 +136,13 @@ def grid_of(encoded) -> ImageTextGrid:
 
 
 def metric_label(metric: str) -> str:
-    """``t2i_recall@5`` -> ``text->image recall@5``; ``recall_mean`` and ``isd`` -> ``mean recall``, ``mean ISD``."""
+    """``t2i_recall@5`` -> ``text->image recall@5``; ``recall_mean``, ``isd`` and the attention entropies by name."""
     direction, _, k = metric.partition("_recall@")
     names = {"t2i": "text->image", "i2t": "image->text"}
-    return f"{names[direction]} recall@{k}" if k else {"recall_mean": "mean recall", "isd": "mean ISD"}[metric]
+    labels = {"recall_mean": "mean recall", "isd": "mean ISD",
+              "text_attention_entropy": "text self-attention entropy (1 = uniform)",
+              "image_attention_entropy": "image self-attention entropy (1 = uniform)"}
+    return f"{names[direction]} recall@{k}" if k else labels[metric]
 
 
 def retrieval_card(config, results: dict) -> CardContent:
@@ -142,7 +161,8 @@ def retrieval_card(config, results: dict) -> CardContent:
             "result_rows": [
                 {
                     "name": metric_label(name),
-                    "value": f"{value:.3g}" if name == "isd" else f"{100 * value:.2f} %",
+                    "value": f"{value:.3g}" if name == "isd" else f"{value:.3f}" if name.endswith("_entropy")
+                    else f"{100 * value:.2f} %",
                     "chance": f"{100 * chance[name]:.2f} %" if name in chance else "",
                 }
                 for name, value in metrics.items()
@@ -199,12 +219,16 @@ def run_retrieval(
         callbacks=callbacks,
         iais_alignment=iais_args.alignment,
         num_hard_negatives=iais_args.num_hard_negatives,
+        hard_negative_pool=iais_args.hard_negative_pool,
         margin=iais_args.margin,
         iais_schedule=iais_args.iais_schedule,
+        iais_scale=iais_args.iais_scale,
         isd_alignment=iais_args.isd_alignment,
     )
-    train_result = train_safely(trainer, output_dir, resume)
     test_grid = grid_of(test)
+    # the untrained model's ISD and attention entropies: whether training lowers the ISD by flattening attention
+    at_start = None if resume else trainer.evaluate(test_grid, metric_key_prefix="start")
+    train_result = train_safely(trainer, output_dir, resume)
     prefixed = trainer.evaluate(test_grid, metric_key_prefix="test")
     if not trainer.is_world_process_zero():
         return {}
@@ -213,7 +237,7 @@ def run_retrieval(
     trainer.save_state()
 
     chance = chance_recall(test[2][:, None] == test[2][None, :])
-    test_metrics = {"size": len(test[2]), **{name: prefixed[f"test_{name}"] for name in [*chance, "isd"]}}
+    test_metrics = {"size": len(test[2]), **{name: prefixed[f"test_{name}"] for name in [*chance, *PAIR_VALUES]}}
     reload_ok = _reload_reproduces_scores(model, output_dir, dataset["test"], data_args, iais_args.isd_alignment)
     metrics = train_result.metrics
     results = {
@@ -222,9 +246,12 @@ def run_retrieval(
         "num_parameters": model.num_parameters(),
         "iais": None if iais_args.alignment is None else {
             "alignment": iais_args.alignment, "modes": "L + V", "schedule": iais_args.iais_schedule,
-            "num_hard_negatives": iais_args.num_hard_negatives, "margin": iais_args.margin,
+            "scale": iais_args.iais_scale, "num_hard_negatives": iais_args.num_hard_negatives,
+            "hard_negative_pool": iais_args.hard_negative_pool, "margin": iais_args.margin,
         },
         "test": test_metrics,
+        "test_at_start": None if at_start is None else {
+            name: at_start[f"start_{name}"] for name in ["recall_mean", *PAIR_VALUES]},
         "chance": chance,
         "train_steps": trainer.state.global_step,
         "train_runtime_s": metrics.get("train_runtime"),
@@ -257,12 +284,15 @@ def _describe(dataset) -> str:
 
 
 def _training_summary(training_args, data_args, iais_args, results) -> dict:
+    pool = iais_args.hard_negative_pool
     return {
         "steps": results["train_steps"],
         "batch size (matched pairs)": batch_size(training_args),
-        "loss": "hinge ranking with in-batch hard negatives"
-        + ("" if iais_args.alignment is None else f" + lambda(t) IAIS ({iais_args.alignment}, L + V modes)"),
+        "loss": "hinge ranking with hard negatives"
+        + ("" if iais_args.alignment is None else
+           f" + {iais_args.iais_scale:g} x lambda(t) x IAIS ({iais_args.alignment}, L + V modes)"),
         "hard negatives per anchor and direction": iais_args.num_hard_negatives,
+        "hard negatives from": "the batch" if pool is None else f"{pool} random training candidates per anchor",
         "margin": iais_args.margin,
         "optimizer": optimizer_summary(training_args),
         "schedule": schedule_summary(training_args),
