@@ -99,8 +99,8 @@ def markdown(runs: dict[str, list[dict]], speed: dict, settings: dict) -> str:
     ]
     for arm, results in runs.items():
         def stat(key, split="test"):
-            mean, std = mean_std([r[split][key] for r in results if r.get(split)])
-            return f"{mean:.2f} ± {std:.2f}"
+            values = [r[split][key] for r in results if r.get(split)]
+            return "{:.2f} ± {:.2f}".format(*mean_std(values)) if values else ""
 
         time_mean, _ = mean_std([r["train_runtime_s"] for r in results])
         lines.append(
@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> None:
     eval_steps = 2 if args.quick else args.eval_steps
     common = ["max_train_minutes=null", "disable_tqdm=true", f"max_steps={steps}", "eval_strategy=steps",
               f"eval_steps={eval_steps}", "predict_with_generate=true", "generation_num_beams=1",
-              "per_device_eval_batch_size=64", *(QUICK if args.quick else [])]
+              "per_device_eval_batch_size=64", "num_beams=5", *(QUICK if args.quick else [])]
     folder = runs_dir("main_job_vs_marian", args.quick)
     arms = args.arms or list(ARMS)
     runs = {arm: [train(ARMS[arm][1], folder / arm / f"seed{seed}", [*common, f"seed={seed}"]) for seed in args.seeds]
@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = {"seeds": args.seeds, "quick": args.quick, "steps": steps, "eval_steps": eval_steps,
                 "budget": f"{steps} steps of 64 verse pairs" + (" (QUICK MODE: tiny models)" if args.quick else ""),
                 "common_overrides": common, "configs": {arm: config for arm, (_, config) in ARMS.items()},
-                "speed_repeats": args.speed_repeats, "threads": torch.get_num_threads(),
+                "speed_repeats": 1 if args.quick else args.speed_repeats, "threads": torch.get_num_threads(),
                 "speed_seconds": time.monotonic() - started}
     payload = {"settings": settings, "speed": speed,
                "results": {arm: [{key: r.get(key) for key in ("num_parameters", "test", "test_beam", "train_steps",

@@ -47,7 +47,7 @@ def train(config: str, output_dir: Path, overrides: list[str], resume: bool = Fa
     print(f"lanco-hf train {config} {' '.join(settings)}{' --resume' if continuing else ''}", flush=True)
     log = io.StringIO()
     with contextlib.redirect_stdout(log):
-        main(["train", str(ROOT / config), *settings, *(["--resume"] if continuing else [])])
+        main(["train", str(ROOT / config), *settings, "--resume" if continuing else "--overwrite-output-dir"])
     return json.loads(results_path.read_text())
 
 

@@ -128,7 +128,7 @@ def markdown(table: dict, settings: dict) -> str:
                      f"{fmt(row['bleu'])} | {fmt(row['chrf'])} | {fmt(row['bleu_beam5'])} | {delta} | {pvalues} | "
                      f"{row['paper']} |")
     lines += ["", "Settings of every arm: `" + " ".join(settings["common_overrides"]) + "` plus the arm's config and "
-              "overrides (in the JSON file). Learning curves: `seq2seq_grid.png`.", ""]
+              "overrides (in the JSON file). Learning curves: the `.png` file beside this one.", ""]
     return "\n".join(lines)
 
 

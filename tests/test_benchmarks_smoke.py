@@ -142,7 +142,7 @@ def test_interrupted_replication_run_resumes_only_with_the_same_settings(tmp_pat
     with pytest.raises(KeyboardInterrupt):
         replication.train(str(config), output_dir, ["seed=1"], resume=True)
     assert replication.train(str(config), output_dir, ["seed=1"], resume=True) == {"run": 2}
-    assert "--resume" in calls[1] and "--resume" not in calls[0]
+    assert "--resume" in calls[1] and "--overwrite-output-dir" in calls[0]
     assert replication.train(str(config), output_dir, ["seed=1"], resume=True) == {"run": 2}  # reused, no call
     assert replication.train(str(config), output_dir, ["seed=2"], resume=True) == {"run": 3}  # other settings
-    assert "--resume" not in calls[2] and len(calls) == 3
+    assert "--overwrite-output-dir" in calls[2] and len(calls) == 3

@@ -24,6 +24,10 @@ class CommandParser(HfArgumentParser):
             dashed = [option for option in action.option_strings if "_" not in option.lstrip("-")]
             if dashed and len(dashed) < len(action.option_strings):
                 action.option_strings = dashed  # argparse still maps the underscore spelling to the action
+            if action.nargs == "?" and action.const is True and action.default is False:
+                # an off-by-default switch takes no value, so `lanco-hf --debug train ...` does not read "train"
+                # as the flag's value (HfArgumentParser lets a bool flag take an optional yes / no)
+                action.__class__, action.nargs, action.type = argparse._StoreConstAction, 0, None
 
     def format_help(self) -> str:
         if self.epilog_factory is not None:
