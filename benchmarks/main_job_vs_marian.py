@@ -55,6 +55,7 @@ def generation_speed(run_dirs: dict[str, str], sources: list[str], repeats: int)
                 return translate(model, tokenizer, sources, batch_size=32, progress=False, num_beams=beams,
                                  max_source_length=64)
 
+            # this first call counts the generated tokens and warms the model up for the timed rounds
             tokens[(arm, beams)] = sum(len(tokenizer(text)["input_ids"]) for text in run())
             calls[f"{arm}/{beams}"] = run
     seconds = interleaved_median(calls, repeats=repeats, warmup=0)

@@ -167,10 +167,12 @@ def main(argv: list[str] | None = None) -> None:
     chosen = [arm for arm in ARMS.values() if (args.arms is None or arm.name in args.arms)
               and (args.group == "all" or arm.group == args.group)]
     if not args.write:
-        for seeds_round in range(3):  # seed 1 of every arm first, so a stopped grid has the most pairs done
+        rounds = max((len(args.seeds or arm.seeds) for arm in chosen), default=0)
+        for position in range(rounds):  # the first seed of every arm first, so a stopped grid has the most pairs
             for arm in chosen:
-                seeds = [s for s in (args.seeds or arm.seeds) if (args.seeds or arm.seeds).index(s) == seeds_round]
-                for seed in seeds:
+                seeds = args.seeds or arm.seeds
+                if position < len(seeds):
+                    seed = seeds[position]
                     train(arm.config, folder / arm.name / f"seed{seed}", [*common, *arm.overrides, f"seed={seed}"],
                           resume=True)
     finished = {}

@@ -87,11 +87,14 @@ def run_without_lanco(script: str, *args: str, cwd, env: dict | None = None, tim
 
 CONFIG_DIR = Path(__file__).parents[1] / "configs"
 # the overrides of a tiny `lanco-hf train configs/explicit_sparse_bible.yaml` run (seconds on a CPU)
-TINY_TRANSLATION_RUN = [
+TINY_TRANSLATION_MODEL = [  # a 1+1-layer, d_model 32 model and a 400-token BPE
     "model_config.d_model=32", "model_config.encoder_layers=1", "model_config.decoder_layers=1",
     "model_config.encoder_attention_heads=2", "model_config.decoder_attention_heads=2",
     "model_config.encoder_ffn_dim=64", "model_config.decoder_ffn_dim=64", "model_config.attn_topk=4",
-    "tokenizer_vocab_size=400", "max_steps=6", "per_device_train_batch_size=8", "save_steps=3", "logging_steps=2",
+    "tokenizer_vocab_size=400",
+]
+TINY_TRANSLATION_RUN = [
+    *TINY_TRANSLATION_MODEL, "max_steps=6", "per_device_train_batch_size=8", "save_steps=3", "logging_steps=2",
     "warmup_steps=2", "max_test_samples=6", "max_new_tokens=10", "num_examples_to_show=2", "disable_tqdm=true",
     "num_beams=2", "average_checkpoints=2", "eval_strategy=steps", "eval_steps=3", "predict_with_generate=true",
 ]

@@ -6,7 +6,7 @@ and the run folder must not be created, so a check that comes too late fails the
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import CONFIG_DIR, TINY_TRANSLATION_RUN
+from helpers import CONFIG_DIR, TINY_TRANSLATION_RUN
 from lanco_hf.cli import main
 
 WRONG_TYPES = ["abc", "[1, 2]", "{a: 1}", "true"]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from helpers import tiny_config
+from helpers import TINY_TRANSLATION_MODEL, tiny_config
 from huggingface_hub import ModelCard
 from transformers import (
     AutoModelForSeq2SeqLM,
@@ -191,10 +191,7 @@ def test_run_config_loss_mapping_and_its_errors():
 
 
 TINY_TRANSLATION = [
-    "model_config.d_model=32", "model_config.encoder_layers=1", "model_config.decoder_layers=1",
-    "model_config.encoder_attention_heads=2", "model_config.decoder_attention_heads=2",
-    "model_config.encoder_ffn_dim=64", "model_config.decoder_ffn_dim=64", "model_config.attn_topk=4",
-    "tokenizer_vocab_size=400", "max_steps=3", "per_device_train_batch_size=8", "save_strategy=no", "logging_steps=1",
+    *TINY_TRANSLATION_MODEL, "max_steps=3", "per_device_train_batch_size=8", "save_strategy=no", "logging_steps=1",
     "warmup_steps=1", "max_test_samples=4", "max_new_tokens=8", "num_examples_to_show=1", "disable_tqdm=true",
     "max_train_minutes=null",
 ]
