@@ -69,8 +69,9 @@ def candidates(include_eager: bool = True) -> dict:
     scaling = HEAD_DIM**-0.5
     module = _TopkModule().train()
     functions = {
-        "dense SDPA": lambda q, k, v: nn.functional.scaled_dot_product_attention(q, k, v, scale=scaling)
-        .transpose(1, 2),
+        "dense SDPA": lambda q, k, v: nn.functional.scaled_dot_product_attention(q, k, v, scale=scaling).transpose(
+            1, 2
+        ),
         "top-k SDPA": lambda q, k, v: topk_sdpa_attention(q, k, v, None, scaling, 0.0, TOPK),
         "top-k eager": lambda q, k, v: topk_attention_forward(module, q, k, v, None, scaling, 0.0, TOPK)[0],
         "top-k gather": lambda q, k, v: topk_gather_attention(q, k, v, scaling, TOPK),
@@ -131,10 +132,16 @@ def targets(results: dict) -> dict:
     topk_vs_dense = times["top-k SDPA"] / times["dense SDPA"]
     sparsemax_vs_topk = times["sparsemax"] / times["top-k SDPA"]
     return {
-        "topk_vs_dense_at_512": {"ratio": topk_vs_dense, "target": f"<= {TARGET_TOPK_VS_DENSE}",
-                                 "met": topk_vs_dense <= TARGET_TOPK_VS_DENSE},
-        "sparsemax_vs_topk_at_512": {"ratio": sparsemax_vs_topk, "target": f">= {TARGET_SPARSEMAX_VS_TOPK}",
-                                     "met": sparsemax_vs_topk >= TARGET_SPARSEMAX_VS_TOPK},
+        "topk_vs_dense_at_512": {
+            "ratio": topk_vs_dense,
+            "target": f"<= {TARGET_TOPK_VS_DENSE}",
+            "met": topk_vs_dense <= TARGET_TOPK_VS_DENSE,
+        },
+        "sparsemax_vs_topk_at_512": {
+            "ratio": sparsemax_vs_topk,
+            "target": f">= {TARGET_SPARSEMAX_VS_TOPK}",
+            "met": sparsemax_vs_topk >= TARGET_SPARSEMAX_VS_TOPK,
+        },
     }
 
 
@@ -152,9 +159,10 @@ def markdown(results: dict) -> str:
         rows = []
         for length in LENGTHS:
             times = results[key][length]
-            rows.append([length, results["batch"][length]] + [
-                f"{1000 * times[name]:.1f} ({times[name] / times['dense SDPA']:.2f}x)" for name in names
-            ])
+            rows.append(
+                [length, results["batch"][length]]
+                + [f"{1000 * times[name]:.1f} ({times[name] / times['dense SDPA']:.2f}x)" for name in names]
+            )
         lines += [f"## {title}: ms (x dense SDPA)", "", markdown_table(["length", "batch"] + names, rows), ""]
     lines += ["## Targets (forward + backward, length 512)", ""]
     rows = [
@@ -173,7 +181,13 @@ def main(argv: list[str] | None = None) -> dict:
     tokens, repeats = (1024, 5) if args.quick else (4096, 7)
     results = measure(tokens, repeats, device)
     results["settings"] = settings(
-        device, args.quick, tokens=tokens, repeats=repeats, heads=HEADS, head_dim=HEAD_DIM, topk=TOPK,
+        device,
+        args.quick,
+        tokens=tokens,
+        repeats=repeats,
+        heads=HEADS,
+        head_dim=HEAD_DIM,
+        topk=TOPK,
         command=command("attention_kernels", args),
     )
     results["targets"] = targets(results)

@@ -29,8 +29,7 @@ from transformers import AutoModel, AutoProcessor
 
 from lanco_hf.cli import main as lanco_hf
 from lanco_hf.data.emoji import EMOJI_TEMPLATES, emoji_dataset
-from lanco_hf.evaluation.openness import OpennessEvaluator, OpennessResult
-from lanco_hf.evaluation.openness import repe_retrievals, vocabularies_of
+from lanco_hf.evaluation.openness import OpennessEvaluator, OpennessResult, repe_retrievals, vocabularies_of
 from lanco_hf.evaluation.openness_report import openness_markdown, plot_openness_curves
 from lanco_hf.evaluation.zero_shot import prompt_class_features
 
@@ -39,11 +38,17 @@ RESULTS_DIR = ROOT / "benchmarks" / "results"
 RUNS_DIR = ROOT / "runs" / "benchmarks"
 CONFIG = "configs/clip_emoji.yaml"
 QUICK_OVERRIDES = [
-    "model_config.projection_dim=32", "model_config.text_config.hidden_size=32",
-    "model_config.text_config.intermediate_size=64", "model_config.text_config.num_hidden_layers=1",
-    "model_config.vision_config.hidden_size=32", "model_config.vision_config.intermediate_size=64",
-    "model_config.vision_config.num_hidden_layers=1", "max_steps=30", "per_device_train_batch_size=64",
-    "tokenizer_vocab_size=800", "logging_steps=10",
+    "model_config.projection_dim=32",
+    "model_config.text_config.hidden_size=32",
+    "model_config.text_config.intermediate_size=64",
+    "model_config.text_config.num_hidden_layers=1",
+    "model_config.vision_config.hidden_size=32",
+    "model_config.vision_config.intermediate_size=64",
+    "model_config.vision_config.num_hidden_layers=1",
+    "max_steps=30",
+    "per_device_train_batch_size=64",
+    "tokenizer_vocab_size=800",
+    "logging_steps=10",
 ]
 LAMBDAS = (0.0, 0.1, 0.25, 0.5, 0.75, 1.0)
 KS = (1, 10, 100)
@@ -74,7 +79,10 @@ def scores(result: OpennessResult) -> dict[str, float]:
 
 def sweep_table(title: str, column: str, rows: dict) -> str:
     lines = [f"**{title}**", "", f"| {column} | Acc-C (%) | Acc-E (%) | Acc-S (%) |", "|---|---|---|---|"]
-    lines += [f"| {key} | {100 * s['acc_c']:.2f} | {100 * s['acc_e']:.2f} | {100 * s['acc_s']:.2f} |" for key, s in rows.items()]
+    lines += [
+        f"| {key} | {100 * s['acc_c']:.2f} | {100 * s['acc_e']:.2f} | {100 * s['acc_s']:.2f} |"
+        for key, s in rows.items()
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -87,8 +95,11 @@ def findings(results: dict[str, OpennessResult]) -> list[str]:
         f"(target vocabulary only) to {100 * accuracy[-1]:.1f}% (all 9 vocabularies); per-class accuracy on the target "
         f"classes from {100 * stability[0]:.1f}% to {100 * stability[-1]:.1f}%. Acc-C {100 * base.acc_c:.2f}, "
         f"Acc-E {100 * base.acc_e:.2f}, Acc-S {100 * base.acc_s:.2f}: "
-        + ("accuracy degrades as the vocabulary expands, as in the paper." if base.acc_e < base.acc_c and base.acc_s < stability[0]
-           else "this run does NOT show the paper's degradation."),
+        + (
+            "accuracy degrades as the vocabulary expands, as in the paper."
+            if base.acc_e < base.acc_c and base.acc_s < stability[0]
+            else "this run does NOT show the paper's degradation."
+        ),
     ]
     for name, result in results.items():
         if name.startswith("REPE"):
@@ -109,11 +120,21 @@ def run(quick: bool) -> dict:
     dataset = emoji_dataset()
     test = dataset["test"]
     vocabularies = vocabularies_of(dataset.values(), "subcategory", "category")
-    evaluator = OpennessEvaluator(model, processor, test["image"], test["subcategory"], vocabularies,
-                                  templates=EMOJI_TEMPLATES, trials=1 if quick else 3, seed=42, progress=True)
+    evaluator = OpennessEvaluator(
+        model,
+        processor,
+        test["image"],
+        test["subcategory"],
+        vocabularies,
+        templates=EMOJI_TEMPLATES,
+        trials=1 if quick else 3,
+        seed=42,
+        progress=True,
+    )
     num_retrieved, k = (200, 20) if quick else (1000, 100)
-    retrievals = repe_retrievals(evaluator, dataset["train"], "captions", "image", ["text", "image"], k,
-                                 num_retrieved, EMOJI_TEMPLATES[0])
+    retrievals = repe_retrievals(
+        evaluator, dataset["train"], "captions", "image", ["text", "image"], k, num_retrieved, EMOJI_TEMPLATES[0]
+    )
     single = prompt_class_features(evaluator.encoder, evaluator.classnames, EMOJI_TEMPLATES[:1])
     results = {"prompt (single)": evaluator.evaluate(single), "prompts (ensemble)": evaluator.evaluate()}
     for name, retrieval in retrievals.items():
@@ -124,17 +145,24 @@ def run(quick: bool) -> dict:
     }
     k_sweep = {}
     for kk in KS:
-        retrieval = repe_retrievals(evaluator, dataset["train"], "captions", "image", ["text"], kk, num_retrieved,
-                                    EMOJI_TEMPLATES[0])["REPE (text index)"]
+        retrieval = repe_retrievals(
+            evaluator, dataset["train"], "captions", "image", ["text"], kk, num_retrieved, EMOJI_TEMPLATES[0]
+        )["REPE (text index)"]
         k_sweep[kk] = scores(evaluator.evaluate(evaluator.repe_features(retrieval, 0.25)))
 
     chance = sum(1 / len(classes) for classes in vocabularies.values()) / len(vocabularies)
     payload = {
         "training": training,
-        "setting": {"images": len(test), "classes": len(evaluator.classnames), "vocabularies": len(vocabularies),
-                    "templates": list(EMOJI_TEMPLATES), "trials": evaluator.trials, "seed": evaluator.seed,
-                    "repe": {"lam": 0.25, "k": k, "num_retrieved": num_retrieved, "query": EMOJI_TEMPLATES[0]},
-                    "chance_acc_c": chance},
+        "setting": {
+            "images": len(test),
+            "classes": len(evaluator.classnames),
+            "vocabularies": len(vocabularies),
+            "templates": list(EMOJI_TEMPLATES),
+            "trials": evaluator.trials,
+            "seed": evaluator.seed,
+            "repe": {"lam": 0.25, "k": k, "num_retrieved": num_retrieved, "query": EMOJI_TEMPLATES[0]},
+            "chance_acc_c": chance,
+        },
         "results": {name: result.to_dict() for name, result in results.items()},
         "lambda_sweep": lambda_sweep,
         "k_sweep": k_sweep,
@@ -142,31 +170,33 @@ def run(quick: bool) -> dict:
         "paper": PAPER,
     }
     zero_shot = training.get("zero_shot", {})
-    markdown = "\n".join([
-        f"# CLIP openness on emoji{' (quick smoke run)' if quick else ''}",
-        "",
-        (
-            f"A `CLIPModel` with {training['num_parameters']:,} parameters trained from scratch for "
-            f"{training['train_steps']} steps ({training['train_runtime_s'] / 60:.1f} min) on "
-            f"{training['train_size']:,} emoji; zero-shot accuracy over all {zero_shot.get('classes')} subcategories "
-            f"of the {len(test)} test emoji: {100 * zero_shot.get('test_accuracy', 0):.1f}% (chance "
-            f"{100 * zero_shot.get('chance', 0):.1f}%). {len(vocabularies)} vocabularies (categories), "
-            f"{evaluator.trials} random expansion order(s) per target vocabulary; chance Acc-C {100 * chance:.1f}%."
-        ),
-        "",
-        openness_markdown(results),
-        sweep_table(f"REPE lambda, text index (K = {k})", "lambda", lambda_sweep["REPE (text index)"]),
-        sweep_table(f"REPE lambda, image index (K = {k})", "lambda", lambda_sweep["REPE (image index)"]),
-        sweep_table("REPE K (lambda = 0.25, text index)", "K", k_sweep),
-        "## Findings",
-        "",
-        *findings(results),
-        "",
-        f"Paper: {PAPER}",
-        "",
-        f"Curves: `{stem}_extensibility.png`, `{stem}_stability.png`.",
-        "",
-    ])
+    markdown = "\n".join(
+        [
+            f"# CLIP openness on emoji{' (quick smoke run)' if quick else ''}",
+            "",
+            (
+                f"A `CLIPModel` with {training['num_parameters']:,} parameters trained from scratch for "
+                f"{training['train_steps']} steps ({training['train_runtime_s'] / 60:.1f} min) on "
+                f"{training['train_size']:,} emoji; zero-shot accuracy over all {zero_shot.get('classes')} subcategories "
+                f"of the {len(test)} test emoji: {100 * zero_shot.get('test_accuracy', 0):.1f}% (chance "
+                f"{100 * zero_shot.get('chance', 0):.1f}%). {len(vocabularies)} vocabularies (categories), "
+                f"{evaluator.trials} random expansion order(s) per target vocabulary; chance Acc-C {100 * chance:.1f}%."
+            ),
+            "",
+            openness_markdown(results),
+            sweep_table(f"REPE lambda, text index (K = {k})", "lambda", lambda_sweep["REPE (text index)"]),
+            sweep_table(f"REPE lambda, image index (K = {k})", "lambda", lambda_sweep["REPE (image index)"]),
+            sweep_table("REPE K (lambda = 0.25, text index)", "K", k_sweep),
+            "## Findings",
+            "",
+            *findings(results),
+            "",
+            f"Paper: {PAPER}",
+            "",
+            f"Curves: `{stem}_extensibility.png`, `{stem}_stability.png`.",
+            "",
+        ]
+    )
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     (RESULTS_DIR / f"{stem}.json").write_text(json.dumps(payload, indent=2) + "\n")
     (RESULTS_DIR / f"{stem}.md").write_text(markdown)

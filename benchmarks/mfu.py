@@ -29,8 +29,17 @@ from lanco_hf import LancoSeq2SeqConfig
 
 from .common import add_arguments, command, interleaved_median, markdown_table, settings, setup, write_results
 
-SIZES = dict(vocab_size=8000, d_model=512, encoder_layers=6, decoder_layers=6, encoder_attention_heads=8,
-             decoder_attention_heads=8, encoder_ffn_dim=2048, decoder_ffn_dim=2048, dropout=0.1)
+SIZES = dict(
+    vocab_size=8000,
+    d_model=512,
+    encoder_layers=6,
+    decoder_layers=6,
+    encoder_attention_heads=8,
+    decoder_attention_heads=8,
+    encoder_ffn_dim=2048,
+    decoder_ffn_dim=2048,
+    dropout=0.1,
+)
 TARGET_CPU = 0.35
 
 
@@ -113,11 +122,28 @@ def markdown(results: dict) -> str:
         f"{s['repeats']} interleaved repetitions; {s['date']}; `{s['command']}`.",
         "",
         markdown_table(
-            ["parameters", "model GFLOP / step", "step (ms)", "achieved GFLOP/s", "matmul peak GFLOP/s", "MFU",
-             "target", "verdict"],
-            [[f"{r['parameters']:,}", f"{r['model_flops_per_step'] / 1e9:.1f}", f"{1000 * r['step_s']:.0f}",
-              f"{r['achieved_flops_per_s'] / 1e9:.1f}", f"{r['peak_matmul_flops_per_s'] / 1e9:.1f}",
-              f"{100 * r['mfu']:.1f}%", "-" if r["target"] is None else f">= {100 * r['target']:.0f}%", verdict]],
+            [
+                "parameters",
+                "model GFLOP / step",
+                "step (ms)",
+                "achieved GFLOP/s",
+                "matmul peak GFLOP/s",
+                "MFU",
+                "target",
+                "verdict",
+            ],
+            [
+                [
+                    f"{r['parameters']:,}",
+                    f"{r['model_flops_per_step'] / 1e9:.1f}",
+                    f"{1000 * r['step_s']:.0f}",
+                    f"{r['achieved_flops_per_s'] / 1e9:.1f}",
+                    f"{r['peak_matmul_flops_per_s'] / 1e9:.1f}",
+                    f"{100 * r['mfu']:.1f}%",
+                    "-" if r["target"] is None else f">= {100 * r['target']:.0f}%",
+                    verdict,
+                ]
+            ],
         ),
         "",
     ]
@@ -133,7 +159,13 @@ def main(argv: list[str] | None = None) -> dict:
     peak_size = 4096 if device.type == "cuda" else 2048
     results = {"result": measure(layers, batch, length, repeats, peak_size, device)}
     results["settings"] = settings(
-        device, args.quick, layers=layers, batch=batch, length=length, repeats=repeats, peak_size=peak_size,
+        device,
+        args.quick,
+        layers=layers,
+        batch=batch,
+        length=length,
+        repeats=repeats,
+        peak_size=peak_size,
         command=command("mfu", args),
     )
     write_results("mfu", results, markdown(results), args.quick)

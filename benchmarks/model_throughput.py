@@ -24,12 +24,35 @@ from lanco_hf import CrossViewConfig, ExplicitSparseConfig, LancoSeq2SeqConfig, 
 
 from .common import add_arguments, command, interleaved_median, markdown_table, settings, setup, write_results
 
-FULL = dict(vocab_size=8000, d_model=512, encoder_layers=6, decoder_layers=6, encoder_attention_heads=8,
-            decoder_attention_heads=8, encoder_ffn_dim=2048, decoder_ffn_dim=2048)
-QUICK = {**FULL, "d_model": 256, "encoder_layers": 3, "decoder_layers": 3, "encoder_ffn_dim": 1024,
-         "decoder_ffn_dim": 1024, "encoder_attention_heads": 4, "decoder_attention_heads": 4}
-COMMON = dict(dropout=0.1, activation_function="relu", pad_token_id=0, eos_token_id=2, decoder_start_token_id=1,
-              max_position_embeddings=1024, scale_embedding=True)
+FULL = dict(
+    vocab_size=8000,
+    d_model=512,
+    encoder_layers=6,
+    decoder_layers=6,
+    encoder_attention_heads=8,
+    decoder_attention_heads=8,
+    encoder_ffn_dim=2048,
+    decoder_ffn_dim=2048,
+)
+QUICK = {
+    **FULL,
+    "d_model": 256,
+    "encoder_layers": 3,
+    "decoder_layers": 3,
+    "encoder_ffn_dim": 1024,
+    "decoder_ffn_dim": 1024,
+    "encoder_attention_heads": 4,
+    "decoder_attention_heads": 4,
+}
+COMMON = dict(
+    dropout=0.1,
+    activation_function="relu",
+    pad_token_id=0,
+    eos_token_id=2,
+    decoder_start_token_id=1,
+    max_position_embeddings=1024,
+    scale_embedding=True,
+)
 REFERENCE, PLAIN = "Marian (transformers, SDPA)", "lanco plain"
 ARCHITECTURES = {  # name: (config class, options) of the lanco models
     PLAIN: (LancoSeq2SeqConfig, {}),
@@ -46,8 +69,14 @@ TARGET_VS_MARIAN = 0.95
 def build_models(sizes: dict, device: torch.device) -> dict[str, torch.nn.Module]:
     models = {}
     torch.manual_seed(0)
-    marian = MarianConfig(**sizes, **COMMON, bos_token_id=None, forced_eos_token_id=None,
-                          share_encoder_decoder_embeddings=True, tie_word_embeddings=True)
+    marian = MarianConfig(
+        **sizes,
+        **COMMON,
+        bos_token_id=None,
+        forced_eos_token_id=None,
+        share_encoder_decoder_embeddings=True,
+        tie_word_embeddings=True,
+    )
     models[REFERENCE] = MarianMTModel(marian).to(device)
     models[REFERENCE].set_attn_implementation("sdpa")
     for name, (config_class, options) in ARCHITECTURES.items():
@@ -123,9 +152,16 @@ def markdown(results: dict) -> str:
     s = results["settings"]
     z = s["sizes"]
     rows = [
-        [name, f"{r['parameters']:,}", f"{r['train_tokens_per_s']:.0f}", f"{r['train_speed_vs_marian']:.2f}",
-         f"{r['train_time_vs_plain']:.2f}", f"{r['generation_tokens_per_s']:.0f}",
-         f"{r['generation_speed_vs_marian']:.2f}", f"{r['generation_time_vs_plain']:.2f}"]
+        [
+            name,
+            f"{r['parameters']:,}",
+            f"{r['train_tokens_per_s']:.0f}",
+            f"{r['train_speed_vs_marian']:.2f}",
+            f"{r['train_time_vs_plain']:.2f}",
+            f"{r['generation_tokens_per_s']:.0f}",
+            f"{r['generation_speed_vs_marian']:.2f}",
+            f"{r['generation_time_vs_plain']:.2f}",
+        ]
         for name, r in results["models"].items()
     ]
     lines = [
@@ -138,16 +174,25 @@ def markdown(results: dict) -> str:
         f"`{s['command']}`.",
         "",
         markdown_table(
-            ["model", "parameters", "train tokens/s", "train speed x Marian", "train time x plain",
-             "generation tokens/s", "generation speed x Marian", "generation time x plain"],
+            [
+                "model",
+                "parameters",
+                "train tokens/s",
+                "train speed x Marian",
+                "train time x plain",
+                "generation tokens/s",
+                "generation speed x Marian",
+                "generation time x plain",
+            ],
             rows,
         ),
         "",
         "## Targets",
         "",
-        markdown_table(["ratio", "measured", "verdict"],
-                       [[k, f"{v['ratio']:.2f}", "met" if v["met"] else "missed"]
-                        for k, v in results["targets"].items()]),
+        markdown_table(
+            ["ratio", "measured", "verdict"],
+            [[k, f"{v['ratio']:.2f}", "met" if v["met"] else "missed"] for k, v in results["targets"].items()],
+        ),
         "",
     ]
     return "\n".join(lines)
@@ -164,7 +209,13 @@ def main(argv: list[str] | None = None) -> dict:
         sizes, batch, length, new_tokens, repeats = FULL, 16, 64, 64, 5
     results = measure(sizes, batch, length, new_tokens, repeats, device)
     results["settings"] = settings(
-        device, args.quick, sizes=sizes, batch=batch, length=length, new_tokens=new_tokens, repeats=repeats,
+        device,
+        args.quick,
+        sizes=sizes,
+        batch=batch,
+        length=length,
+        new_tokens=new_tokens,
+        repeats=repeats,
         command=command("model_throughput", args),
     )
     write_results("model_throughput", results, markdown(results), args.quick)

@@ -61,9 +61,17 @@ def translation_summary(results: list[dict], seeds: list[int]) -> dict:
     return {
         "bleu": mean_std([r["test"]["bleu"] for r in results]),
         "chrf": mean_std([r["test"]["chrf"] for r in results]),
-        "per_seed": [{"seed": seed, "bleu": r["test"]["bleu"], "chrf": r["test"]["chrf"],
-                      "train_loss": r["train_loss"], "train_steps": r["train_steps"],
-                      "train_runtime_s": r["train_runtime_s"]} for seed, r in zip(seeds, results)],
+        "per_seed": [
+            {
+                "seed": seed,
+                "bleu": r["test"]["bleu"],
+                "chrf": r["test"]["chrf"],
+                "train_loss": r["train_loss"],
+                "train_steps": r["train_steps"],
+                "train_runtime_s": r["train_runtime_s"],
+            }
+            for seed, r in zip(seeds, results)
+        ],
     }
 
 

@@ -53,8 +53,13 @@ def update_docs(quick: bool, docs: Path = DOCS) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_arguments(parser, "the quick sizes of every benchmark (~3 min with --threads 1)")
-    parser.add_argument("--only", nargs="+", choices=list(BENCHMARKS), default=list(BENCHMARKS),
-                        help="run only these benchmarks (the docs keep the latest tables of the others)")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=list(BENCHMARKS),
+        default=list(BENCHMARKS),
+        help="run only these benchmarks (the docs keep the latest tables of the others)",
+    )
     args = parser.parse_args(argv)
     for name in args.only:
         started = time.perf_counter()

@@ -25,7 +25,14 @@ from lanco_hf.modeling.muse import DynamicConvolution
 
 from .attention_kernels import HEAD_DIM, HEADS, candidates, inputs, training_call
 from .common import (
-    RESULTS_DIR, add_arguments, command, interleaved_median, markdown_table, peak_memory_bytes, settings, setup,
+    RESULTS_DIR,
+    add_arguments,
+    command,
+    interleaved_median,
+    markdown_table,
+    peak_memory_bytes,
+    settings,
+    setup,
     write_results,
 )
 
@@ -102,10 +109,16 @@ def renode_scaling(repeats: int, with_debian: bool, device: torch.device) -> lis
     for name, edge_index, train_mask, labels, num_classes in graphs:
         call = renode_call(edge_index, train_mask, labels, num_classes)
         seconds = interleaved_median({name: call}, repeats)[name]
-        rows.append({
-            "graph": name, "nodes": int(labels.shape[0]), "edges": int(edge_index.shape[1]),
-            "labelled": int(train_mask.sum()), "seconds": seconds, "peak_bytes": peak_memory_bytes(call),
-        })
+        rows.append(
+            {
+                "graph": name,
+                "nodes": int(labels.shape[0]),
+                "edges": int(edge_index.shape[1]),
+                "labelled": int(train_mask.sum()),
+                "seconds": seconds,
+                "peak_bytes": peak_memory_bytes(call),
+            }
+        )
         print(f"ReNode {name}: done", flush=True)
     return rows
 
@@ -131,8 +144,13 @@ def plot(results: dict, path) -> None:
     renode = [row for row in results["renode"] if "seconds" in row]
     axes[2].plot([r["nodes"] for r in renode], [r["seconds"] for r in renode], marker="o", label="time (s)")
     twin = axes[2].twinx()
-    twin.plot([r["nodes"] for r in renode], [r["peak_bytes"] / 2**20 for r in renode], marker="s", color="C1",
-              label="peak memory (MiB)")
+    twin.plot(
+        [r["nodes"] for r in renode],
+        [r["peak_bytes"] / 2**20 for r in renode],
+        marker="s",
+        color="C1",
+        label="peak memory (MiB)",
+    )
     axes[2].set(xscale="log", xlabel="nodes", ylabel="ReNode weights: time (s)", title="ReNode weight computation")
     twin.set_ylabel("peak memory (MiB)")
     figure.tight_layout()
@@ -148,13 +166,24 @@ def markdown(results: dict, image: str) -> str:
         f"{1000 * attention['forward_backward_s'][n][name]:.1f} / {attention['peak_bytes'][n][name] / 2**20:.1f}"
     )
     rows = [[n] + [cell(n, name) for name in names] for n in LENGTHS]
-    growth = [["x time, 2048 vs 128"] + [
-        f"{attention['forward_backward_s'][LENGTHS[-1]][name] / attention['forward_backward_s'][LENGTHS[0]][name]:.0f}"
-        for name in names]]
+    growth = [
+        ["x time, 2048 vs 128"]
+        + [
+            f"{attention['forward_backward_s'][LENGTHS[-1]][name] / attention['forward_backward_s'][LENGTHS[0]][name]:.0f}"
+            for name in names
+        ]
+    ]
     renode_rows = [
-        [r["graph"], "-", "-", "-", f"skipped: {r['skipped']}", "-"] if "skipped" in r else
-        [r["graph"], f"{r['nodes']:,}", f"{r['edges']:,}", r["labelled"], f"{r['seconds']:.2f}",
-         f"{r['peak_bytes'] / 2**20:.1f}"]
+        [r["graph"], "-", "-", "-", f"skipped: {r['skipped']}", "-"]
+        if "skipped" in r
+        else [
+            r["graph"],
+            f"{r['nodes']:,}",
+            f"{r['edges']:,}",
+            r["labelled"],
+            f"{r['seconds']:.2f}",
+            f"{r['peak_bytes'] / 2**20:.1f}",
+        ]
         for r in results["renode"]
     ]
     lines = [
@@ -189,7 +218,12 @@ def main(argv: list[str] | None = None) -> dict:
         "renode": renode_scaling(repeats, with_debian=not args.quick, device=device),
     }
     results["settings"] = settings(
-        device, args.quick, repeats=repeats, lengths=LENGTHS, node_counts=NODE_COUNTS, mean_degree=DEBIAN_MEAN_DEGREE,
+        device,
+        args.quick,
+        repeats=repeats,
+        lengths=LENGTHS,
+        node_counts=NODE_COUNTS,
+        mean_degree=DEBIAN_MEAN_DEGREE,
         command=command("scaling", args),
     )
     stem = "scaling_quick" if args.quick else "scaling"

@@ -24,7 +24,7 @@ import argparse
 import json
 from dataclasses import dataclass, field
 
-from .replication import RESULTS_DIR, ROOT, mean_std, runs_dir, train, write_results
+from .replication import RESULTS_DIR, mean_std, runs_dir, train, write_results
 
 
 @dataclass(frozen=True)
@@ -41,43 +41,124 @@ class Arm:
 PRE = "configs/transformer_bible.yaml"  # pre-norm, the main job's training settings
 POST = "configs/transformer_postnorm_bible.yaml"  # post-norm, settings that suit it (as the Marian baseline)
 EL = ("loss.name=encouraging", "loss.log_end=0.5", "loss.label_smoothing=0.1", "loss.bonus_label_smoothing=0.1")
-ARMS = {arm.name: arm for arm in [
-    Arm("transformer", PRE, paper="Transformer baselines: IWSLT14 De-En 34.4-35.3 (papers' re-implementations)"),
-    Arm("topk8", PRE, ("model_config.attn_topk=8",), "transformer",
-        "Explicit Sparse, Table 1: k=8 37.64 vs full 37.10 (IWSLT17 Fr-En), 33.61 vs 33.73 (WMT16 En-Ro)"),
-    Arm("gca", PRE, ("model_config.cross_view_routing=gca",), "transformer",
-        "layer-wise cross-view decoding: GCA > last on IWSLT14 De-En and WMT14"),
-    Arm("postnorm_layernorm", POST, paper="LayerNorm, post-norm baseline: De-En 35.5 (AdaNorm paper, Table 1)"),
-    Arm("postnorm_adanorm", POST, ("model_config.norm_type=adanorm",), "postnorm_layernorm",
-        "AdaNorm 35.6 vs LayerNorm 35.5 (IWSLT14 De-En), 28.5 vs 28.3 (WMT14 En-De)"),
-    Arm("muse", "configs/muse_paper_shape_bible.yaml", (), "postnorm_layernorm",
-        "MUSE 36.3 vs Transformer 35.3 (IWSLT14 De-En, 12+12 d 384 vs 6+6 d 512)"),
-    Arm("ls_ce", PRE, ("label_smoothing_factor=0.1",), paper="label-smoothed CE (baseline of the EL paper)"),
-    Arm("ls_el", PRE, EL, "ls_ce", "label-smoothed EL > label-smoothed CE on IWSLT14 De-En (EL paper)"),
-    # ablations: one seed each, more if time allows
-    Arm("topk4", PRE, ("model_config.attn_topk=4",), "transformer", "Table 1: k=4 37.25 vs full 37.10 (Fr-En)",
-        "ablation", (1,)),
-    Arm("postnorm_layernorm_simple", POST, ("model_config.norm_type=layernorm_simple",), "postnorm_layernorm",
-        "LayerNorm-simple 35.5 vs LayerNorm 35.5 (De-En)", "ablation", (1,)),
-    Arm("postnorm_detachnorm", POST, ("model_config.norm_type=detachnorm",), "postnorm_layernorm",
-        "DetachNorm 33.9 vs LayerNorm 35.5 (De-En)", "ablation", (1,)),
-    Arm("muse_simple", "configs/muse_paper_shape_bible.yaml", ("model_config.muse_variant=muse_simple",),
-        "postnorm_layernorm", "MUSE-simple 35.8 vs Transformer 35.3 (De-En)", "ablation", (1,)),
-    Arm("muse_equal_shape", "configs/muse_bible.yaml", (), "transformer",
-        "MUSE at the Transformer's exact shape, pre-norm (not a paper setting)", "ablation", (1,)),
-]}
-QUICK = ["max_steps=4", "warmup_steps=2", "max_train_samples=256", "max_test_samples=12", "max_new_tokens=16",
-         "num_examples_to_show=1", "average_checkpoints=1", "eval_steps=2", "save_steps=2",
-         "model_config.d_model=64", "model_config.encoder_ffn_dim=128", "model_config.decoder_ffn_dim=128",
-         "model_config.encoder_layers=2", "model_config.decoder_layers=2"]
+ARMS = {
+    arm.name: arm
+    for arm in [
+        Arm("transformer", PRE, paper="Transformer baselines: IWSLT14 De-En 34.4-35.3 (papers' re-implementations)"),
+        Arm(
+            "topk8",
+            PRE,
+            ("model_config.attn_topk=8",),
+            "transformer",
+            "Explicit Sparse, Table 1: k=8 37.64 vs full 37.10 (IWSLT17 Fr-En), 33.61 vs 33.73 (WMT16 En-Ro)",
+        ),
+        Arm(
+            "gca",
+            PRE,
+            ("model_config.cross_view_routing=gca",),
+            "transformer",
+            "layer-wise cross-view decoding: GCA > last on IWSLT14 De-En and WMT14",
+        ),
+        Arm("postnorm_layernorm", POST, paper="LayerNorm, post-norm baseline: De-En 35.5 (AdaNorm paper, Table 1)"),
+        Arm(
+            "postnorm_adanorm",
+            POST,
+            ("model_config.norm_type=adanorm",),
+            "postnorm_layernorm",
+            "AdaNorm 35.6 vs LayerNorm 35.5 (IWSLT14 De-En), 28.5 vs 28.3 (WMT14 En-De)",
+        ),
+        Arm(
+            "muse",
+            "configs/muse_paper_shape_bible.yaml",
+            (),
+            "postnorm_layernorm",
+            "MUSE 36.3 vs Transformer 35.3 (IWSLT14 De-En, 12+12 d 384 vs 6+6 d 512)",
+        ),
+        Arm("ls_ce", PRE, ("label_smoothing_factor=0.1",), paper="label-smoothed CE (baseline of the EL paper)"),
+        Arm("ls_el", PRE, EL, "ls_ce", "label-smoothed EL > label-smoothed CE on IWSLT14 De-En (EL paper)"),
+        # ablations: one seed each, more if time allows
+        Arm(
+            "topk4",
+            PRE,
+            ("model_config.attn_topk=4",),
+            "transformer",
+            "Table 1: k=4 37.25 vs full 37.10 (Fr-En)",
+            "ablation",
+            (1,),
+        ),
+        Arm(
+            "postnorm_layernorm_simple",
+            POST,
+            ("model_config.norm_type=layernorm_simple",),
+            "postnorm_layernorm",
+            "LayerNorm-simple 35.5 vs LayerNorm 35.5 (De-En)",
+            "ablation",
+            (1,),
+        ),
+        Arm(
+            "postnorm_detachnorm",
+            POST,
+            ("model_config.norm_type=detachnorm",),
+            "postnorm_layernorm",
+            "DetachNorm 33.9 vs LayerNorm 35.5 (De-En)",
+            "ablation",
+            (1,),
+        ),
+        Arm(
+            "muse_simple",
+            "configs/muse_paper_shape_bible.yaml",
+            ("model_config.muse_variant=muse_simple",),
+            "postnorm_layernorm",
+            "MUSE-simple 35.8 vs Transformer 35.3 (De-En)",
+            "ablation",
+            (1,),
+        ),
+        Arm(
+            "muse_equal_shape",
+            "configs/muse_bible.yaml",
+            (),
+            "transformer",
+            "MUSE at the Transformer's exact shape, pre-norm (not a paper setting)",
+            "ablation",
+            (1,),
+        ),
+    ]
+}
+QUICK = [
+    "max_steps=4",
+    "warmup_steps=2",
+    "max_train_samples=256",
+    "max_test_samples=12",
+    "max_new_tokens=16",
+    "num_examples_to_show=1",
+    "average_checkpoints=1",
+    "eval_steps=2",
+    "save_steps=2",
+    "model_config.d_model=64",
+    "model_config.encoder_ffn_dim=128",
+    "model_config.decoder_ffn_dim=128",
+    "model_config.encoder_layers=2",
+    "model_config.decoder_layers=2",
+]
 DEFAULT_STEPS = 1500
 
 
 def common_overrides(steps: int, quick: bool) -> list[str]:
-    return ["max_train_minutes=null", "disable_tqdm=true", f"max_steps={steps}", "eval_strategy=steps",
-            f"eval_steps={max(steps // 6, 1)}", "predict_with_generate=true", "generation_num_beams=1",
-            "per_device_eval_batch_size=64", "save_strategy=steps", f"save_steps={max(steps // 10, 1)}",
-            "save_total_limit=4", "num_beams=5", *(QUICK if quick else [])]
+    return [
+        "max_train_minutes=null",
+        "disable_tqdm=true",
+        f"max_steps={steps}",
+        "eval_strategy=steps",
+        f"eval_steps={max(steps // 6, 1)}",
+        "predict_with_generate=true",
+        "generation_num_beams=1",
+        "per_device_eval_batch_size=64",
+        "save_strategy=steps",
+        f"save_steps={max(steps // 10, 1)}",
+        "save_total_limit=4",
+        "num_beams=5",
+        *(QUICK if quick else []),
+    ]
 
 
 def paired_bootstrap(run_dir_a, run_dir_b, references: list[str], samples: int = 1000) -> dict:
@@ -86,8 +167,9 @@ def paired_bootstrap(run_dir_a, run_dir_b, references: list[str], samples: int =
     from sacrebleu.significance import PairedTest
 
     hyps = [(d / "test_translations.txt").read_text(encoding="utf-8").splitlines() for d in (run_dir_a, run_dir_b)]
-    test = PairedTest([("baseline", hyps[0]), ("method", hyps[1])], {"BLEU": BLEU()}, [references], test_type="bs",
-                      n_samples=samples)
+    test = PairedTest(
+        [("baseline", hyps[0]), ("method", hyps[1])], {"BLEU": BLEU()}, [references], test_type="bs", n_samples=samples
+    )
     _, results = test()
     method = results["BLEU"][1]
     return {"p_value": method.p_value, "bleu_delta": method.score - results["BLEU"][0].score}
@@ -98,14 +180,30 @@ def summary(arm: Arm, results: list[dict]) -> dict:
         values = [r[split][key] for r in results if r.get(split)]
         return mean_std(values) if values else None
 
-    return {"config": arm.config, "overrides": list(arm.overrides), "baseline": arm.baseline, "paper": arm.paper,
-            "parameters": results[0]["num_parameters"], "seeds": list(arm.seeds)[: len(results)],
-            "bleu": stat("test", "bleu"), "chrf": stat("test", "chrf"), "bleu_beam5": stat("test_beam", "bleu"),
-            "chrf_beam5": stat("test_beam", "chrf"),
-            "per_seed": [{"bleu": r["test"]["bleu"], "chrf": r["test"]["chrf"], "train_loss": r["train_loss"],
-                          "train_steps": r["train_steps"], "train_runtime_s": r["train_runtime_s"],
-                          "bleu_beam5": (r.get("test_beam") or {}).get("bleu"),
-                          "validation_curve": r.get("validation_curve")} for r in results]}
+    return {
+        "config": arm.config,
+        "overrides": list(arm.overrides),
+        "baseline": arm.baseline,
+        "paper": arm.paper,
+        "parameters": results[0]["num_parameters"],
+        "seeds": list(arm.seeds)[: len(results)],
+        "bleu": stat("test", "bleu"),
+        "chrf": stat("test", "chrf"),
+        "bleu_beam5": stat("test_beam", "bleu"),
+        "chrf_beam5": stat("test_beam", "chrf"),
+        "per_seed": [
+            {
+                "bleu": r["test"]["bleu"],
+                "chrf": r["test"]["chrf"],
+                "train_loss": r["train_loss"],
+                "train_steps": r["train_steps"],
+                "train_runtime_s": r["train_runtime_s"],
+                "bleu_beam5": (r.get("test_beam") or {}).get("bleu"),
+                "validation_curve": r.get("validation_curve"),
+            }
+            for r in results
+        ],
+    }
 
 
 def fmt(pair, digits=2) -> str:
@@ -113,22 +211,33 @@ def fmt(pair, digits=2) -> str:
 
 
 def markdown(table: dict, settings: dict) -> str:
-    lines = ["# Seq2seq methods on Bible EN→ES at a budget where models translate", "",
-             f"`lanco-hf train CONFIG` + overrides, {settings['budget']}; mean ± sample std over seeds; sacrebleu BLEU / "
-             "chrF on the test split. Δ: difference of the mean BLEU to the baseline arm; p: paired bootstrap "
-             "(1,000 resamples) of each seed's test translations against the same seed's baseline.", "",
-             "| arm | baseline | seeds | parameters | BLEU greedy | chrF greedy | BLEU beam 5 | Δ BLEU | p per seed | "
-             "paper |", "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "# Seq2seq methods on Bible EN→ES at a budget where models translate",
+        "",
+        f"`lanco-hf train CONFIG` + overrides, {settings['budget']}; mean ± sample std over seeds; sacrebleu BLEU / "
+        "chrF on the test split. Δ: difference of the mean BLEU to the baseline arm; p: paired bootstrap "
+        "(1,000 resamples) of each seed's test translations against the same seed's baseline.",
+        "",
+        "| arm | baseline | seeds | parameters | BLEU greedy | chrF greedy | BLEU beam 5 | Δ BLEU | p per seed | "
+        "paper |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for name, row in table.items():
         delta = ""
         if row["baseline"] in table:
             delta = f"{row['bleu'][0] - table[row['baseline']]['bleu'][0]:+.2f}"
         pvalues = ", ".join(f"{t['p_value']:.3f}" for t in row.get("significance", []))
-        lines.append(f"| {name} | {row['baseline'] or ''} | {len(row['per_seed'])} | {row['parameters']:,} | "
-                     f"{fmt(row['bleu'])} | {fmt(row['chrf'])} | {fmt(row['bleu_beam5'])} | {delta} | {pvalues} | "
-                     f"{row['paper']} |")
-    lines += ["", "Settings of every arm: `" + " ".join(settings["common_overrides"]) + "` plus the arm's config and "
-              "overrides (in the JSON file). Learning curves: the `.png` file beside this one.", ""]
+        lines.append(
+            f"| {name} | {row['baseline'] or ''} | {len(row['per_seed'])} | {row['parameters']:,} | "
+            f"{fmt(row['bleu'])} | {fmt(row['chrf'])} | {fmt(row['bleu_beam5'])} | {delta} | {pvalues} | "
+            f"{row['paper']} |"
+        )
+    lines += [
+        "",
+        "Settings of every arm: `" + " ".join(settings["common_overrides"]) + "` plus the arm's config and "
+        "overrides (in the JSON file). Learning curves: the `.png` file beside this one.",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -142,8 +251,13 @@ def plot(table: dict, path) -> None:
     for i, (name, row) in enumerate(table.items()):
         for j, seed in enumerate(row["per_seed"]):
             curve = seed["validation_curve"] or []
-            axis.plot([p["step"] for p in curve], [p["bleu"] for p in curve], color=f"C{i % 10}",
-                      label=name if j == 0 else None, alpha=0.8)
+            axis.plot(
+                [p["step"] for p in curve],
+                [p["bleu"] for p in curve],
+                color=f"C{i % 10}",
+                label=name if j == 0 else None,
+                alpha=0.8,
+            )
     axis.set_xlabel("training step")
     axis.set_ylabel("validation BLEU (greedy)")
     axis.grid(alpha=0.3)
@@ -164,8 +278,11 @@ def main(argv: list[str] | None = None) -> None:
     steps = 4 if args.quick else args.steps
     common = common_overrides(steps, args.quick)
     folder = runs_dir("seq2seq_grid", args.quick)
-    chosen = [arm for arm in ARMS.values() if (args.arms is None or arm.name in args.arms)
-              and (args.group == "all" or arm.group == args.group)]
+    chosen = [
+        arm
+        for arm in ARMS.values()
+        if (args.arms is None or arm.name in args.arms) and (args.group == "all" or arm.group == args.group)
+    ]
     if not args.write:
         rounds = max((len(args.seeds or arm.seeds) for arm in chosen), default=0)
         for position in range(rounds):  # the first seed of every arm first, so a stopped grid has the most pairs
@@ -173,8 +290,12 @@ def main(argv: list[str] | None = None) -> None:
                 seeds = args.seeds or arm.seeds
                 if position < len(seeds):
                     seed = seeds[position]
-                    train(arm.config, folder / arm.name / f"seed{seed}", [*common, *arm.overrides, f"seed={seed}"],
-                          resume=True)
+                    train(
+                        arm.config,
+                        folder / arm.name / f"seed{seed}",
+                        [*common, *arm.overrides, f"seed={seed}"],
+                        resume=True,
+                    )
     finished = {}
     for arm in ARMS.values():
         results = []
@@ -195,14 +316,27 @@ def main(argv: list[str] | None = None) -> None:
         table[name] = summary(arm, results)
         if arm.baseline in finished:
             table[name]["significance"] = [
-                {"seed": seed, **paired_bootstrap(folder / arm.baseline / f"seed{seed}", folder / name / f"seed{seed}",
-                                                  references[: results[0]["test"]["size"]])}
-                for seed in arm.seeds if (folder / arm.baseline / f"seed{seed}" / "results.json").exists()
-                and (folder / name / f"seed{seed}" / "results.json").exists()]
-    settings = {"steps": steps, "quick": args.quick, "common_overrides": common,
-                "budget": f"{steps} steps of 64 verse pairs" + (" (QUICK MODE: tiny models)" if args.quick else "")}
-    json_path, _ = write_results("seq2seq_grid", {"settings": settings, "arms": table}, markdown(table, settings),
-                                 args.quick)
+                {
+                    "seed": seed,
+                    **paired_bootstrap(
+                        folder / arm.baseline / f"seed{seed}",
+                        folder / name / f"seed{seed}",
+                        references[: results[0]["test"]["size"]],
+                    ),
+                }
+                for seed in arm.seeds
+                if (folder / arm.baseline / f"seed{seed}" / "results.json").exists()
+                and (folder / name / f"seed{seed}" / "results.json").exists()
+            ]
+    settings = {
+        "steps": steps,
+        "quick": args.quick,
+        "common_overrides": common,
+        "budget": f"{steps} steps of 64 verse pairs" + (" (QUICK MODE: tiny models)" if args.quick else ""),
+    }
+    json_path, _ = write_results(
+        "seq2seq_grid", {"settings": settings, "arms": table}, markdown(table, settings), args.quick
+    )
     plot(table, json_path.with_suffix(".png"))
     print(f"results in {RESULTS_DIR}")
 

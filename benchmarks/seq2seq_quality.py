@@ -19,7 +19,10 @@ import argparse
 from .replication import fmt, runs_dir, train, translation_summary, write_results
 
 ARCHITECTURES = {  # name: (config, paper's claim); --architectures takes the config's stem (transformer, muse, ...)
-    "Transformer (= cross-view 'last')": ("configs/transformer_bible.yaml", "baseline: IWSLT14 De-En 34.4 (MUSE paper)"),
+    "Transformer (= cross-view 'last')": (
+        "configs/transformer_bible.yaml",
+        "baseline: IWSLT14 De-En 34.4 (MUSE paper)",
+    ),
     "MUSE": ("configs/muse_bible.yaml", "IWSLT14 De-En 36.3 vs Transformer 34.4"),
     "MUSE-simple": ("configs/muse_simple_bible.yaml", "IWSLT14 De-En 35.8 vs Transformer 34.4"),
     "cross-view (GCA)": (
@@ -37,8 +40,10 @@ def markdown(runs: dict[str, list[dict]], settings: dict) -> str:
     lines = [
         "# Seq2seq architectures on Bible EN→ES translation",
         "",
-        (f"`lanco-hf train configs/<architecture>_bible.yaml` with {settings['budget']}; seeds {settings['seeds']}, "
-         "mean ± sample std; greedy decoding, sacrebleu BLEU / chrF on the test split."),
+        (
+            f"`lanco-hf train configs/<architecture>_bible.yaml` with {settings['budget']}; seeds {settings['seeds']}, "
+            "mean ± sample std; greedy decoding, sacrebleu BLEU / chrF on the test split."
+        ),
         "",
         "| architecture | parameters | BLEU | chrF | steps | train time (s) | paper's claim |",
         "|---|---|---|---|---|---|---|",
@@ -53,8 +58,10 @@ def markdown(runs: dict[str, list[dict]], settings: dict) -> str:
     sizes = sorted({str(r["test"]["size"]) for rs in runs.values() for r in rs})
     lines += [
         "",
-        (f"Test size: {', '.join(sizes)} verses. The papers' numbers come from 6+6 or 12+12-layer models trained for "
-         "hours on GPUs."),
+        (
+            f"Test size: {', '.join(sizes)} verses. The papers' numbers come from 6+6 or 12+12-layer models trained for "
+            "hours on GPUs."
+        ),
         "",
     ]
     return "\n".join(lines)
@@ -65,16 +72,30 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="a few steps of a tiny model: checks the pipeline only")
     parser.add_argument("--seeds", type=int, nargs="+", default=None, help="default: 1 2 3 (quick: 1)")
     parser.add_argument("--steps", type=int, default=300, help="training steps of every run (default 300)")
-    parser.add_argument("--architectures", nargs="+", choices=[stem(c) for c, _ in ARCHITECTURES.values()],
-                        default=None, help="train only these (default: all; the results are written for all only)")
+    parser.add_argument(
+        "--architectures",
+        nargs="+",
+        choices=[stem(c) for c, _ in ARCHITECTURES.values()],
+        default=None,
+        help="train only these (default: all; the results are written for all only)",
+    )
     args = parser.parse_args(argv)
     seeds = args.seeds or ([1] if args.quick else [1, 2, 3])
     common = ["max_train_minutes=null", "save_strategy=no", "disable_tqdm=true"]
     if args.quick:
-        common += ["max_steps=4", "warmup_steps=2", "max_train_samples=256", "max_test_samples=12", "max_new_tokens=16",
-                   "num_examples_to_show=1",
-                   "model_config.d_model=64", "model_config.encoder_ffn_dim=128", "model_config.decoder_ffn_dim=128",
-                   "model_config.encoder_layers=2", "model_config.decoder_layers=2"]
+        common += [
+            "max_steps=4",
+            "warmup_steps=2",
+            "max_train_samples=256",
+            "max_test_samples=12",
+            "max_new_tokens=16",
+            "num_examples_to_show=1",
+            "model_config.d_model=64",
+            "model_config.encoder_ffn_dim=128",
+            "model_config.decoder_ffn_dim=128",
+            "model_config.encoder_layers=2",
+            "model_config.decoder_layers=2",
+        ]
         budget = "QUICK MODE (4 steps, d_model 64, 2+2 layers, 256 training / 12 test verses): checks the pipeline only"
     else:
         common += [f"max_steps={args.steps}"]
@@ -87,8 +108,13 @@ def main(argv: list[str] | None = None) -> None:
     }
     if args.architectures is not None:
         return
-    settings = {"seeds": seeds, "quick": args.quick, "budget": budget, "common_overrides": common,
-                "configs": {name: config for name, (config, _) in ARCHITECTURES.items()}}
+    settings = {
+        "seeds": seeds,
+        "quick": args.quick,
+        "budget": budget,
+        "common_overrides": common,
+        "configs": {name: config for name, (config, _) in ARCHITECTURES.items()},
+    }
     payload = {
         "settings": settings,
         "results": {

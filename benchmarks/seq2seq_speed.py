@@ -30,9 +30,21 @@ from transformers import AutoModelForSeq2SeqLM
 from lanco_hf import CrossViewConfig, LancoSeq2SeqConfig, MuseConfig
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-MAIN_JOB = dict(vocab_size=8000, d_model=256, encoder_layers=3, decoder_layers=3, encoder_attention_heads=4,
-                decoder_attention_heads=4, encoder_ffn_dim=1024, decoder_ffn_dim=1024, dropout=0.1,
-                pad_token_id=0, bos_token_id=1, eos_token_id=2, decoder_start_token_id=1)
+MAIN_JOB = dict(
+    vocab_size=8000,
+    d_model=256,
+    encoder_layers=3,
+    decoder_layers=3,
+    encoder_attention_heads=4,
+    decoder_attention_heads=4,
+    encoder_ffn_dim=1024,
+    decoder_ffn_dim=1024,
+    dropout=0.1,
+    pad_token_id=0,
+    bos_token_id=1,
+    eos_token_id=2,
+    decoder_start_token_id=1,
+)
 ARCHITECTURES = {  # name: (config class, options); "transformer" is the reference
     "transformer": (LancoSeq2SeqConfig, {}),
     "muse": (MuseConfig, {"muse_variant": "muse"}),
@@ -96,7 +108,9 @@ def train_step_functions(models: dict, batch: int, length: int) -> dict:
 
 
 def generation_functions(models: dict, batch: int, length: int, new_tokens: int) -> dict:
-    ids = torch.randint(4, models["transformer"].config.vocab_size, (batch, length), generator=torch.Generator().manual_seed(2))
+    ids = torch.randint(
+        4, models["transformer"].config.vocab_size, (batch, length), generator=torch.Generator().manual_seed(2)
+    )
     kwargs = dict(max_new_tokens=new_tokens, min_new_tokens=new_tokens, num_beams=1, do_sample=False, use_cache=True)
 
     def generate(model):
@@ -109,7 +123,9 @@ def generation_functions(models: dict, batch: int, length: int, new_tokens: int)
 def encoder_state_memory(models: dict, batch: int, length: int, beams: int) -> dict:
     """Bytes of the tensors ``encoder_outputs`` keeps between generation steps, for a batch of ``batch`` sources
     decoded with ``beams`` beams (generate() repeats every tensor of it ``beams`` times)."""
-    ids = torch.randint(4, models["transformer"].config.vocab_size, (batch, length), generator=torch.Generator().manual_seed(3))
+    ids = torch.randint(
+        4, models["transformer"].config.vocab_size, (batch, length), generator=torch.Generator().manual_seed(3)
+    )
     memory = {}
     for name in ("transformer", "cross_view (gca)"):
         with torch.inference_mode():
@@ -146,7 +162,11 @@ def markdown(results: dict) -> str:
     ]
     for name, row in results["models"].items():
         target = TARGETS.get(name)
-        verdict = "reference" if target is None else f"<= {target} ({'met' if row['train_step_ratio'] <= target else 'missed'})"
+        verdict = (
+            "reference"
+            if target is None
+            else f"<= {target} ({'met' if row['train_step_ratio'] <= target else 'missed'})"
+        )
         lines.append(
             f"| {name} | {row['parameters']:,} | {1000 * row['train_step_s']:.0f} | {row['train_step_ratio']:.2f} | "
             f"{verdict} | {row['train_tokens_per_s']:.0f} | {row['generation_tokens_per_s']:.0f} | "
@@ -172,8 +192,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="small batch, few repetitions: checks the script only")
     args = parser.parse_args(argv)
     if args.quick:
-        sizes = {**MAIN_JOB, "vocab_size": 1000, "d_model": 64, "encoder_layers": 2, "decoder_layers": 2,
-                 "encoder_ffn_dim": 128, "decoder_ffn_dim": 128}
+        sizes = {
+            **MAIN_JOB,
+            "vocab_size": 1000,
+            "d_model": 64,
+            "encoder_layers": 2,
+            "decoder_layers": 2,
+            "encoder_ffn_dim": 128,
+            "decoder_ffn_dim": 128,
+        }
         batch, length, repeats, generation_batch, new_tokens = 4, 16, 2, 2, 4
         mode = "QUICK MODE (tiny model, batch 4 x 16 tokens, 2 repetitions): checks the script, not the speed"
     else:
@@ -187,9 +214,17 @@ def main(argv: list[str] | None = None) -> None:
     memory = encoder_state_memory(models, generation_batch, length, beams)
     results = {
         "settings": {
-            "mode": mode, "quick": args.quick, "sizes": sizes, "batch": batch, "length": length, "repeats": repeats,
-            "generation_batch": generation_batch, "new_tokens": new_tokens, "memory_batch": generation_batch,
-            "beams": beams, "torch": torch.__version__,
+            "mode": mode,
+            "quick": args.quick,
+            "sizes": sizes,
+            "batch": batch,
+            "length": length,
+            "repeats": repeats,
+            "generation_batch": generation_batch,
+            "new_tokens": new_tokens,
+            "memory_batch": generation_batch,
+            "beams": beams,
+            "torch": torch.__version__,
             "hardware": f"{platform.machine()} CPU, {torch.get_num_threads()} torch threads",
         },
         "layer_s": layer_s,

@@ -49,6 +49,13 @@ def tiny_translation_run(verse_dataset, tmp_path_factory):
     output = tmp_path_factory.mktemp("runs") / "tiny-explicit-sparse"
     stdout = io.StringIO()
     with contextlib.redirect_stdout(stdout):
-        main(["train", str(CONFIG_DIR / "explicit_sparse_bible.yaml"), f"dataset={verse_dataset}",
-              f"output_dir={output}", *TINY_TRANSLATION_RUN])
+        main(
+            [
+                "train",
+                str(CONFIG_DIR / "explicit_sparse_bible.yaml"),
+                f"dataset={verse_dataset}",
+                f"output_dir={output}",
+                *TINY_TRANSLATION_RUN,
+            ]
+        )
     return output, stdout.getvalue()

@@ -113,7 +113,9 @@ class FakeHub:
 
     def preupload(self, request, body):
         files = json.loads(body)["files"]
-        self.json(request, {"files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False} for f in files]})
+        self.json(
+            request, {"files": [{"path": f["path"], "uploadMode": "regular", "shouldIgnore": False} for f in files]}
+        )
 
     def commit(self, request, body):
         repo = self.repos.get(request.match["repo"])
@@ -135,8 +137,19 @@ class FakeHub:
         if repo is None:
             return self.missing(request, "RepoNotFound")
         siblings = [{"rfilename": path, "size": len(data)} for path, data in sorted(repo.files.items())]
-        self.json(request, {"id": repo_id, "modelId": repo_id, "sha": repo.sha, "siblings": siblings, "private": False,
-                            "tags": [], "downloads": 0, "likes": 0})
+        self.json(
+            request,
+            {
+                "id": repo_id,
+                "modelId": repo_id,
+                "sha": repo.sha,
+                "siblings": siblings,
+                "private": False,
+                "tags": [],
+                "downloads": 0,
+                "likes": 0,
+            },
+        )
 
     def tree(self, request, body):
         repo = self.repos.get(request.match["repo"])

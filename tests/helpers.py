@@ -50,7 +50,10 @@ SEQ2SEQ_CONFIGS = {
     "muse-prenorm-topk-adanorm": (MuseConfig, {"normalize_before": True, "attn_topk": 2, "norm_type": "adanorm"}),
     "muse_simple-postnorm": (MuseConfig, {"muse_variant": "muse_simple"}),
     "gca-postnorm": (CrossViewConfig, {}),
-    "gca-prenorm-topk-deeper-encoder": (CrossViewConfig, {"normalize_before": True, "attn_topk": 3, "encoder_layers": 3}),
+    "gca-prenorm-topk-deeper-encoder": (
+        CrossViewConfig,
+        {"normalize_before": True, "attn_topk": 3, "encoder_layers": 3},
+    ),
 }
 
 
@@ -77,26 +80,46 @@ def run_without_lanco(script: str, *args: str, cwd, env: dict | None = None, tim
     path = Path(cwd) / "without_lanco.py"
     path.write_text(BLOCK_LANCO + script)
     environment = {**os.environ, "PYTHONPATH": "", "HF_MODULES_CACHE": str(Path(cwd) / "hf_modules"), **(env or {})}
-    result = subprocess.run([sys.executable, str(path), *args], cwd=cwd, env=environment, capture_output=True,
-                            text=True, timeout=timeout)
+    result = subprocess.run(
+        [sys.executable, str(path), *args], cwd=cwd, env=environment, capture_output=True, text=True, timeout=timeout
+    )
     assert result.returncode == 0, result.stderr[-4000:]
     lines = result.stdout.strip().splitlines()
-    assert lines and lines[-1].startswith("{"), f"no JSON result; stdout: {result.stdout[-2000:]} stderr: {result.stderr[-2000:]}"
+    assert lines and lines[-1].startswith("{"), (
+        f"no JSON result; stdout: {result.stdout[-2000:]} stderr: {result.stderr[-2000:]}"
+    )
     return json.loads(lines[-1])
 
 
 CONFIG_DIR = Path(__file__).parents[1] / "configs"
 # the overrides of a tiny `lanco-hf train configs/explicit_sparse_bible.yaml` run (seconds on a CPU)
 TINY_TRANSLATION_MODEL = [  # a 1+1-layer, d_model 32 model and a 400-token BPE
-    "model_config.d_model=32", "model_config.encoder_layers=1", "model_config.decoder_layers=1",
-    "model_config.encoder_attention_heads=2", "model_config.decoder_attention_heads=2",
-    "model_config.encoder_ffn_dim=64", "model_config.decoder_ffn_dim=64", "model_config.attn_topk=4",
+    "model_config.d_model=32",
+    "model_config.encoder_layers=1",
+    "model_config.decoder_layers=1",
+    "model_config.encoder_attention_heads=2",
+    "model_config.decoder_attention_heads=2",
+    "model_config.encoder_ffn_dim=64",
+    "model_config.decoder_ffn_dim=64",
+    "model_config.attn_topk=4",
     "tokenizer_vocab_size=400",
 ]
 TINY_TRANSLATION_RUN = [
-    *TINY_TRANSLATION_MODEL, "max_steps=6", "per_device_train_batch_size=8", "save_steps=3", "logging_steps=2",
-    "warmup_steps=2", "max_test_samples=6", "max_new_tokens=10", "num_examples_to_show=2", "disable_tqdm=true",
-    "num_beams=2", "average_checkpoints=2", "eval_strategy=steps", "eval_steps=3", "predict_with_generate=true",
+    *TINY_TRANSLATION_MODEL,
+    "max_steps=6",
+    "per_device_train_batch_size=8",
+    "save_steps=3",
+    "logging_steps=2",
+    "warmup_steps=2",
+    "max_test_samples=6",
+    "max_new_tokens=10",
+    "num_examples_to_show=2",
+    "disable_tqdm=true",
+    "num_beams=2",
+    "average_checkpoints=2",
+    "eval_strategy=steps",
+    "eval_steps=3",
+    "predict_with_generate=true",
 ]
 
 GOLDEN_CARDS = Path(__file__).parent / "fixtures" / "cards"

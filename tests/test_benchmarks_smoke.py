@@ -28,8 +28,10 @@ def test_gather_path_equals_mask_path_with_gradients():
     masked = topk_sdpa_attention(q, k, v, None, 8**-0.5, 0.0, 5)
     torch.testing.assert_close(gathered, masked)
     weights = torch.randn(gathered.shape, generator=generator)
-    for a, b in zip(torch.autograd.grad((gathered * weights).sum(), (q, k, v)),
-                    torch.autograd.grad((masked * weights).sum(), (q, k, v))):
+    for a, b in zip(
+        torch.autograd.grad((gathered * weights).sum(), (q, k, v)),
+        torch.autograd.grad((masked * weights).sum(), (q, k, v)),
+    ):
         torch.testing.assert_close(a, b)
 
 
@@ -61,9 +63,16 @@ def test_linear_flops_are_counted_per_token():
 
 
 def test_model_flops_of_the_lanco_core_match_the_closed_form():
-    config = LancoSeq2SeqConfig(vocab_size=50, d_model=16, encoder_layers=2, decoder_layers=1,
-                                encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=24,
-                                decoder_ffn_dim=24)
+    config = LancoSeq2SeqConfig(
+        vocab_size=50,
+        d_model=16,
+        encoder_layers=2,
+        decoder_layers=1,
+        encoder_attention_heads=2,
+        decoder_attention_heads=2,
+        encoder_ffn_dim=24,
+        decoder_ffn_dim=24,
+    )
     model = AutoModelForSeq2SeqLM.from_config(config)
     batch, source, target, d, f = 2, 5, 3, 16, 24
     ids, labels = torch.randint(3, 50, (batch, source)), torch.randint(3, 50, (batch, target))

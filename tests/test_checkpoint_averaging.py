@@ -41,5 +41,7 @@ def test_count_one_keeps_the_final_weights_and_too_few_checkpoints_is_an_error(t
     assert all(torch.equal(before[name], tensor) for name, tensor in model.state_dict().items())
     _checkpoint(model, tmp_path / "checkpoint-3")
     _checkpoint(model, tmp_path / "checkpoint-5")  # the final step itself is not counted twice
-    with pytest.raises(ValueError, match=r"average_checkpoints=3 needs 2 checkpoints before step 5 .* found 1 \(\[3\]\)"):
+    with pytest.raises(
+        ValueError, match=r"average_checkpoints=3 needs 2 checkpoints before step 5 .* found 1 \(\[3\]\)"
+    ):
         average_last_checkpoints(model, tmp_path, count=3, final_step=5)

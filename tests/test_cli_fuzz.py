@@ -3,10 +3,10 @@ alone or mixed with good ones: every run must end before any data is read, with 
 stderr naming the field, never a traceback and never a crash after training (the dataset given does not exist
 and the run folder must not be created, so a check that comes too late fails the test)."""
 
+from helpers import CONFIG_DIR, TINY_TRANSLATION_RUN
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import CONFIG_DIR, TINY_TRANSLATION_RUN
 from lanco_hf.cli import main
 
 WRONG_TYPES = ["abc", "[1, 2]", "{a: 1}", "true"]
@@ -56,8 +56,16 @@ def test_bad_overrides_end_in_one_line_naming_the_field(bad, good_before, good_a
     good_after = [item for item in good_after if item.split("=")[0] != key]  # a later good value would win
     override = key if missing_equals and key == "seed" else f"{key}={raw}"  # `seed` alone: not key=value
     output = tmp_path / f"run-{abs(hash((bad, tuple(good_before), tuple(good_after)))) % 10**8}"
-    argv = ["train", str(CONFIG_DIR / "explicit_sparse_bible.yaml"), f"dataset={tmp_path / 'no-such-dataset'}",
-            f"output_dir={output}", *TINY_TRANSLATION_RUN, *good_before, override, *good_after]
+    argv = [
+        "train",
+        str(CONFIG_DIR / "explicit_sparse_bible.yaml"),
+        f"dataset={tmp_path / 'no-such-dataset'}",
+        f"output_dir={output}",
+        *TINY_TRANSLATION_RUN,
+        *good_before,
+        override,
+        *good_after,
+    ]
     capsys.readouterr()
     try:
         main(argv)

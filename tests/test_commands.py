@@ -12,8 +12,13 @@ from lanco_hf.commands import build_parser, main
 from lanco_hf.commands.evaluate import EVALUATIONS
 from lanco_hf.training.tasks import available_tasks
 
-HELPS = [["--help"], ["train", "--help"], ["push", "--help"], ["evaluate", "--help"],
-         *(["evaluate", name, "--help"] for name in EVALUATIONS)]
+HELPS = [
+    ["--help"],
+    ["train", "--help"],
+    ["push", "--help"],
+    ["evaluate", "--help"],
+    *(["evaluate", name, "--help"] for name in EVALUATIONS),
+]
 
 
 @pytest.mark.parametrize("argv", HELPS, ids=[" ".join(argv) for argv in HELPS])
@@ -33,8 +38,14 @@ def test_top_level_help_lists_every_task_and_evaluation(capsys):
     text = " ".join(capsys.readouterr().out.split())
     for name in [*available_tasks(), *EVALUATIONS]:
         assert name in text
-    assert set(available_tasks()) == {"translation", "multilabel_classification", "image_classification",
-                                      "image_text_retrieval", "node_classification", "contrastive_image_text"}
+    assert set(available_tasks()) == {
+        "translation",
+        "multilabel_classification",
+        "image_classification",
+        "image_text_retrieval",
+        "node_classification",
+        "contrastive_image_text",
+    }
 
 
 def test_options_parse_into_dataclasses_and_the_underscore_spelling_still_works():
@@ -54,8 +65,9 @@ def test_options_parse_into_dataclasses_and_the_underscore_spelling_still_works(
 
 
 def test_console_script_help_runs_in_a_fresh_process():
-    done = subprocess.run([sys.executable, "-m", "lanco_hf.cli", "evaluate", "--help"], capture_output=True, text=True,
-                          timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "lanco_hf.cli", "evaluate", "--help"], capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0 and "usage: lanco-hf evaluate" in done.stdout
 
 

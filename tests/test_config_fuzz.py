@@ -16,8 +16,8 @@ from lanco_hf import (
     ExplicitSparseForConditionalGeneration,
     LabelGraphConfig,
     LabelGraphForSequenceClassification,
-    LancoSeq2SeqConfig,
     LancoForConditionalGeneration,
+    LancoSeq2SeqConfig,
     MuseConfig,
     MuseForConditionalGeneration,
     ReNodeGCNConfig,
@@ -25,8 +25,12 @@ from lanco_hf import (
 )
 from lanco_hf.losses.encouraging import EncouragingLoss
 
-FUZZ = settings(max_examples=50, deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+FUZZ = settings(
+    max_examples=50,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 
 BAD = st.sampled_from([None, "x", [], 1.5, True, float("nan"), float("inf"), -1])
 sizes = st.one_of(st.integers(-1, 9), BAD)
@@ -52,22 +56,38 @@ def assert_refused_by_name(error: ValueError, names) -> None:
 
 
 SEQ2SEQ_FIELDS = fields(
-    vocab_size=st.one_of(st.integers(-1, 12), BAD), d_model=st.sampled_from([-2, 0, 3, 4, 8, 12]),
-    encoder_layers=sizes, decoder_layers=sizes, encoder_attention_heads=sizes, decoder_attention_heads=sizes,
-    encoder_ffn_dim=sizes, decoder_ffn_dim=sizes, dropout=probabilities, attention_dropout=probabilities,
-    activation_dropout=probabilities, activation_function=choices("relu", "gelu", "tanh"),
+    vocab_size=st.one_of(st.integers(-1, 12), BAD),
+    d_model=st.sampled_from([-2, 0, 3, 4, 8, 12]),
+    encoder_layers=sizes,
+    decoder_layers=sizes,
+    encoder_attention_heads=sizes,
+    decoder_attention_heads=sizes,
+    encoder_ffn_dim=sizes,
+    decoder_ffn_dim=sizes,
+    dropout=probabilities,
+    attention_dropout=probabilities,
+    activation_dropout=probabilities,
+    activation_function=choices("relu", "gelu", "tanh"),
     max_position_embeddings=st.one_of(st.integers(-1, 8), BAD),
     position_embedding_type=choices("sinusoidal", "learned"),
-    scale_embedding=flags, init_std=st.one_of(st.none(), positives), normalize_before=flags,
-    norm_type=choices("layernorm", "layernorm_simple", "adanorm", "detachnorm"), norm_eps=positives,
-    adanorm_scale=positives, adanorm_k=positives, attn_topk=st.one_of(st.none(), sizes),
+    scale_embedding=flags,
+    init_std=st.one_of(st.none(), positives),
+    normalize_before=flags,
+    norm_type=choices("layernorm", "layernorm_simple", "adanorm", "detachnorm"),
+    norm_eps=positives,
+    adanorm_scale=positives,
+    adanorm_k=positives,
+    attn_topk=st.one_of(st.none(), sizes),
     attn_topk_targets=st.one_of(st.lists(st.sampled_from(["encoder", "decoder", "cross", "bogus"]), max_size=3), BAD),
     muse_variant=choices(None, "muse", "muse_simple"),
-    muse_kernel_sizes=st.one_of(st.lists(st.integers(-1, 5), max_size=3), BAD), muse_weight_dropout=probabilities,
+    muse_kernel_sizes=st.one_of(st.lists(st.integers(-1, 5), max_size=3), BAD),
+    muse_weight_dropout=probabilities,
     cross_view_routing=choices("last", "gca"),
     cross_view_layers=st.one_of(st.none(), st.lists(st.integers(0, 3), max_size=3)),
-    pad_token_id=st.one_of(st.none(), st.integers(-1, 12)), bos_token_id=st.one_of(st.none(), st.integers(-1, 12)),
-    eos_token_id=st.one_of(st.none(), st.integers(-1, 12)), decoder_start_token_id=st.one_of(st.integers(-1, 12), BAD),
+    pad_token_id=st.one_of(st.none(), st.integers(-1, 12)),
+    bos_token_id=st.one_of(st.none(), st.integers(-1, 12)),
+    eos_token_id=st.one_of(st.none(), st.integers(-1, 12)),
+    decoder_start_token_id=st.one_of(st.integers(-1, 12), BAD),
     tie_word_embeddings=flags,
 )
 SEQ2SEQ = {
@@ -76,9 +96,21 @@ SEQ2SEQ = {
     MuseConfig: MuseForConditionalGeneration,
     CrossViewConfig: CrossViewForConditionalGeneration,
 }
-SMALL = dict(vocab_size=11, d_model=8, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
-             decoder_attention_heads=2, encoder_ffn_dim=8, decoder_ffn_dim=8, max_position_embeddings=8,
-             pad_token_id=0, bos_token_id=1, eos_token_id=2, decoder_start_token_id=1)
+SMALL = dict(
+    vocab_size=11,
+    d_model=8,
+    encoder_layers=1,
+    decoder_layers=1,
+    encoder_attention_heads=2,
+    decoder_attention_heads=2,
+    encoder_ffn_dim=8,
+    decoder_ffn_dim=8,
+    max_position_embeddings=8,
+    pad_token_id=0,
+    bos_token_id=1,
+    eos_token_id=2,
+    decoder_start_token_id=1,
+)
 
 
 def check_seq2seq(config_class, overrides):
@@ -130,19 +162,34 @@ def test_cross_view_config(overrides):
     check_seq2seq(CrossViewConfig, overrides)
 
 
-TINY_BERT = dict(vocab_size=20, hidden_size=8, num_hidden_layers=1, num_attention_heads=2, intermediate_size=8,
-                 max_position_embeddings=16)
+TINY_BERT = dict(
+    vocab_size=20,
+    hidden_size=8,
+    num_hidden_layers=1,
+    num_attention_heads=2,
+    intermediate_size=8,
+    max_position_embeddings=16,
+)
 
 
 @FUZZ
-@given(fields(
-    num_labels=st.one_of(st.integers(-1, 4), BAD), pooling=choices("mean", "cls", "pooler"),
-    classifier_dropout=probabilities, use_label_graph=flags, graph_position=choices("after_sigmoid", "before_sigmoid"),
-    graph_init_noise=positives, graph_regularization=st.one_of(st.sampled_from([-0.5, 0.0, 0.5]), BAD),
-    soft_training=flags, soft_loss_weight=positives, threshold=probabilities,
-    label_graph_parameterization=choices("free", "column_stochastic"), soft_target_temperature=positives,
-    soft_target_normalization=choices("clamp", "max", "sum"),
-))
+@given(
+    fields(
+        num_labels=st.one_of(st.integers(-1, 4), BAD),
+        pooling=choices("mean", "cls", "pooler"),
+        classifier_dropout=probabilities,
+        use_label_graph=flags,
+        graph_position=choices("after_sigmoid", "before_sigmoid"),
+        graph_init_noise=positives,
+        graph_regularization=st.one_of(st.sampled_from([-0.5, 0.0, 0.5]), BAD),
+        soft_training=flags,
+        soft_loss_weight=positives,
+        threshold=probabilities,
+        label_graph_parameterization=choices("free", "column_stochastic"),
+        soft_target_temperature=positives,
+        soft_target_normalization=choices("clamp", "max", "sum"),
+    )
+)
 def test_label_graph_config(overrides):
     kwargs = {"encoder_config": TINY_BERT, "num_labels": 3, **overrides}
     try:
@@ -162,11 +209,20 @@ def test_label_graph_config(overrides):
 
 
 @FUZZ
-@given(fields(
-    num_features=sizes, hidden_size=sizes, num_layers=sizes, gnn_type=choices("gcn", "gat", "sage"),
-    gat_heads=sizes, dropout=probabilities, loss_type=choices("ce", "focal", "cb-softmax", "re-weight"),
-    focal_gamma=positives, cb_beta=probabilities, num_labels=st.one_of(st.integers(-1, 4), BAD),
-))
+@given(
+    fields(
+        num_features=sizes,
+        hidden_size=sizes,
+        num_layers=sizes,
+        gnn_type=choices("gcn", "gat", "sage"),
+        gat_heads=sizes,
+        dropout=probabilities,
+        loss_type=choices("ce", "focal", "cb-softmax", "re-weight"),
+        focal_gamma=positives,
+        cb_beta=probabilities,
+        num_labels=st.one_of(st.integers(-1, 4), BAD),
+    )
+)
 def test_renode_gcn_config(overrides):
     kwargs = {"num_features": 5, "hidden_size": 4, "num_layers": 2, "num_labels": 2, "gat_heads": 2, **overrides}
     try:
@@ -187,13 +243,19 @@ def test_renode_gcn_config(overrides):
 
 
 @FUZZ
-@given(fields(
-    rho=positives, log_end=probabilities, label_smoothing=probabilities,
-    bonus_label_smoothing=st.one_of(st.none(), probabilities),
-    reduction=choices("mean", "sum", "none"), ignore_index=st.one_of(st.integers(-100, 3), BAD),
-    base_loss=choices("ce", "focal"), focal_gamma=positives,
-    bonus_weights=st.one_of(st.none(), st.lists(st.sampled_from([0.0, 0.5, 2.0, -1.0]), min_size=0, max_size=5)),
-))
+@given(
+    fields(
+        rho=positives,
+        log_end=probabilities,
+        label_smoothing=probabilities,
+        bonus_label_smoothing=st.one_of(st.none(), probabilities),
+        reduction=choices("mean", "sum", "none"),
+        ignore_index=st.one_of(st.integers(-100, 3), BAD),
+        base_loss=choices("ce", "focal"),
+        focal_gamma=positives,
+        bonus_weights=st.one_of(st.none(), st.lists(st.sampled_from([0.0, 0.5, 2.0, -1.0]), min_size=0, max_size=5)),
+    )
+)
 def test_encouraging_loss_arguments(kwargs):
     try:
         loss = EncouragingLoss(**kwargs)

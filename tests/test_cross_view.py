@@ -76,18 +76,28 @@ def run_with_hooks(model, perturbed_layer=None):
     record = {"encoder": {}, "decoder": {}, "cross_input": {}}
     handles = []
     for i, layer in enumerate(model.model.encoder.layers, 1):
+
         def encoder_hook(module, args, output, i=i):
             if i == perturbed_layer:
                 output = (output[0] + 0.5, *output[1:])
             record["encoder"][i] = output[0]
             return output
+
         handles.append(layer.register_forward_hook(encoder_hook))
     for l, layer in enumerate(model.model.decoder.layers, 1):
         handles.append(layer.register_forward_hook(lambda m, a, out, l=l: record["decoder"].__setitem__(l, out[0])))
-        handles.append(layer.encoder_attn.register_forward_pre_hook(
-            lambda m, args, kwargs, l=l: record["cross_input"].__setitem__(l, kwargs["key_value_states"]), with_kwargs=True))
+        handles.append(
+            layer.encoder_attn.register_forward_pre_hook(
+                lambda m, args, kwargs, l=l: record["cross_input"].__setitem__(l, kwargs["key_value_states"]),
+                with_kwargs=True,
+            )
+        )
     ids, mask = batch(lengths=(7, 7, 7))
-    model(input_ids=ids, attention_mask=mask, decoder_input_ids=torch.randint(4, 99, (3, 5), generator=torch.Generator().manual_seed(1)))
+    model(
+        input_ids=ids,
+        attention_mask=mask,
+        decoder_input_ids=torch.randint(4, 99, (3, 5), generator=torch.Generator().manual_seed(1)),
+    )
     for handle in handles:
         handle.remove()
     return record
@@ -95,7 +105,11 @@ def run_with_hooks(model, perturbed_layer=None):
 
 @pytest.mark.parametrize(
     "options",
-    [{}, {"normalize_before": True, "encoder_layers": 3}, {"encoder_layers": 2, "decoder_layers": 3, "cross_view_layers": [2, 1, 2]}],
+    [
+        {},
+        {"normalize_before": True, "encoder_layers": 3},
+        {"encoder_layers": 2, "decoder_layers": 3, "cross_view_layers": [2, 1, 2]},
+    ],
 )
 def test_each_decoder_layer_reads_the_output_of_its_encoder_layer(options):
     model = build(**options)
@@ -138,8 +152,11 @@ def test_encoder_keeps_the_routed_states_without_being_asked_for_hidden_states(n
     torch.testing.assert_close(out.layer_states[:, -1], out.last_hidden_state, rtol=0, atol=0)
     assert build(cross_view_routing="last").get_encoder()(input_ids=ids, attention_mask=mask).layer_states is None
     with pytest.raises(ValueError, match="cross_view_routing='gca' needs the output of every encoder layer"):
-        model(encoder_outputs=BaseModelOutput(last_hidden_state=out.last_hidden_state), attention_mask=mask,
-              decoder_input_ids=torch.randint(4, 99, (3, 2)))
+        model(
+            encoder_outputs=BaseModelOutput(last_hidden_state=out.last_hidden_state),
+            attention_mask=mask,
+            decoder_input_ids=torch.randint(4, 99, (3, 2)),
+        )
 
 
 @pytest.mark.parametrize("num_beams", [1, 3])
@@ -158,16 +175,22 @@ def test_cached_generation_projects_each_cross_attention_once(num_beams):
 
 
 def test_routing_composes_with_muse_topk_and_adanorm():
-    model = build(MuseConfig, cross_view_routing="gca", encoder_layers=3, attn_topk=3, norm_type="adanorm",
-                  normalize_before=True)
+    model = build(
+        MuseConfig, cross_view_routing="gca", encoder_layers=3, attn_topk=3, norm_type="adanorm", normalize_before=True
+    )
     ids, mask = batch()
     decoder_ids = torch.randint(4, 99, (3, 6))
     full = model(input_ids=ids, attention_mask=mask, decoder_input_ids=decoder_ids).logits
     encoder_outputs = model.get_encoder()(input_ids=ids, attention_mask=mask)
     cache, steps = None, []
     for t in range(6):
-        out = model(encoder_outputs=encoder_outputs, attention_mask=mask, decoder_input_ids=decoder_ids[:, t : t + 1],
-                    past_key_values=cache, use_cache=True)
+        out = model(
+            encoder_outputs=encoder_outputs,
+            attention_mask=mask,
+            decoder_input_ids=decoder_ids[:, t : t + 1],
+            past_key_values=cache,
+            use_cache=True,
+        )
         cache = out.past_key_values
         steps.append(out.logits)
     torch.testing.assert_close(torch.cat(steps, dim=1), full, atol=1e-5, rtol=1e-4)

@@ -50,7 +50,8 @@ def test_missing_modules_name_the_install_command(tmp_path, monkeypatch):
 
 def test_split_is_a_fixed_function_of_the_verse_id():
     assert [split_of(v, 0.01, 0.02) for v in ("Gen.1.22", "Gen.1.1", "Rev.22.21")] == [
-        split_of(v, 0.01, 0.02) for v in ("Gen.1.22", "Gen.1.1", "Rev.22.21")]
+        split_of(v, 0.01, 0.02) for v in ("Gen.1.22", "Gen.1.1", "Rev.22.21")
+    ]
     assert split_of("Gen.1.22", 0.01, 0.02) == "test"  # the first test verse of the shipped split
     ids = [f"Book.{c}.{v}" for c in range(1, 200) for v in range(1, 51)]
     shares = {name: sum(split_of(i, 0.1, 0.2) == name for i in ids) / len(ids) for name in ("test", "validation")}
@@ -75,7 +76,12 @@ def test_cache_detects_corruption_and_rebuilds(tmp_path):
 def test_bpe_tokenizer_is_lossless_on_real_verses(pairs, tmp_path):
     texts = [p["en"] for p in pairs] + [p["es"] for p in pairs]
     tokenizer = train_bpe_tokenizer(texts, vocab_size=600)
-    assert [tokenizer.pad_token_id, tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.unk_token_id] == [0, 1, 2, 3]
+    assert [tokenizer.pad_token_id, tokenizer.bos_token_id, tokenizer.eos_token_id, tokenizer.unk_token_id] == [
+        0,
+        1,
+        2,
+        3,
+    ]
     encoded = tokenizer(texts)["input_ids"]
     assert all(ids[-1] == tokenizer.eos_token_id for ids in encoded)
     assert tokenizer.batch_decode(encoded, skip_special_tokens=True) == texts

@@ -9,21 +9,45 @@ from lanco_hf.data import bible, debtags, emoji, fashion_mnist
 from lanco_hf.data.cache import DataNotFoundError, cached_jsonl, file_sha256
 
 MISSING = [
-    (bible, "SYSTEM_SWORD_ROOT", "LANCO_HF_SWORD_PATH", lambda: bible.load_bible_pairs(),
-     "apt-get install sword-text-kjv sword-text-sparv"),
-    (fashion_mnist, "SYSTEM_PATH", "LANCO_HF_FASHION_MNIST_PATH", lambda: fashion_mnist.find_fashion_mnist(),
-     "apt-get install dataset-fashion-mnist"),
-    (emoji, "SYSTEM_CLDR_ROOT", "LANCO_HF_CLDR_PATH", lambda: emoji.find_cldr_root(),
-     "apt-get install unicode-cldr-core"),
-    (debtags, "APT_LISTS", "LANCO_HF_APT_LISTS", lambda: debtags.find_apt_lists(),
-     "apt-get -o Acquire::Languages=en update"),
+    (
+        bible,
+        "SYSTEM_SWORD_ROOT",
+        "LANCO_HF_SWORD_PATH",
+        lambda: bible.load_bible_pairs(),
+        "apt-get install sword-text-kjv sword-text-sparv",
+    ),
+    (
+        fashion_mnist,
+        "SYSTEM_PATH",
+        "LANCO_HF_FASHION_MNIST_PATH",
+        lambda: fashion_mnist.find_fashion_mnist(),
+        "apt-get install dataset-fashion-mnist",
+    ),
+    (
+        emoji,
+        "SYSTEM_CLDR_ROOT",
+        "LANCO_HF_CLDR_PATH",
+        lambda: emoji.find_cldr_root(),
+        "apt-get install unicode-cldr-core",
+    ),
+    (
+        debtags,
+        "APT_LISTS",
+        "LANCO_HF_APT_LISTS",
+        lambda: debtags.find_apt_lists(),
+        "apt-get -o Acquire::Languages=en update",
+    ),
 ]
 
 
-@pytest.mark.parametrize("module, system_attr, variable, load, command", MISSING,
-                         ids=[case[0].__name__.rsplit(".", 1)[1] for case in MISSING])
-def test_missing_data_package_names_the_install_command(module, system_attr, variable, load, command, tmp_path,
-                                                        monkeypatch):
+@pytest.mark.parametrize(
+    "module, system_attr, variable, load, command",
+    MISSING,
+    ids=[case[0].__name__.rsplit(".", 1)[1] for case in MISSING],
+)
+def test_missing_data_package_names_the_install_command(
+    module, system_attr, variable, load, command, tmp_path, monkeypatch
+):
     empty = tmp_path / "empty"
     empty.mkdir()
     monkeypatch.setattr(module, system_attr, str(tmp_path / "not-installed"))

@@ -96,11 +96,23 @@ def test_slice_of_real_lists_is_parsed(lists):
     records = read_debtags_corpus(lists)
     assert [r["package"] for r in records] == ["0ad", "0ad-data", "abyss"]  # no tags / no description: dropped
     first = records[0]
-    assert first["tags"] == ["game::strategy", "interface::graphical", "interface::x11", "role::program",
-                             "uitoolkit::sdl", "uitoolkit::wxwidgets", "use::gameplaying", "x11::application"]
-    assert first["text"] == ("Real-time strategy game of ancient warfare\n0 A.D. (pronounced \"zero ey-dee\") is a free, "
-                             "open-source, cross-platform real-time strategy (RTS) game of ancient warfare.")
-    assert records[1]["text"].endswith("game of ancient warfare. This package contains the main data files required by 0 A.D.")
+    assert first["tags"] == [
+        "game::strategy",
+        "interface::graphical",
+        "interface::x11",
+        "role::program",
+        "uitoolkit::sdl",
+        "uitoolkit::wxwidgets",
+        "use::gameplaying",
+        "x11::application",
+    ]
+    assert first["text"] == (
+        'Real-time strategy game of ancient warfare\n0 A.D. (pronounced "zero ey-dee") is a free, '
+        "open-source, cross-platform real-time strategy (RTS) game of ancient warfare."
+    )
+    assert records[1]["text"].endswith(
+        "game of ancient warfare. This package contains the main data files required by 0 A.D."
+    )
     assert records[2]["tags"] == ["field::biology", "field::biology:bioinformatics", "interface::commandline"]
 
 
@@ -120,7 +132,8 @@ def test_cache_is_named_by_the_lists_content(lists):
     assert again == records and same_sha == sha
     caches = sorted(p.name for p in debtags.cache_dir("corpora").glob("debtags-*.jsonl"))
     (lists / "deb.debian.org_debian_dists_bookworm-updates_main_binary-amd64_Packages").write_text(
-        UPDATES_PACKAGES.replace("field::biology, ", ""))
+        UPDATES_PACKAGES.replace("field::biology, ", "")
+    )
     changed, new_sha = load_debtags_corpus(lists)
     assert new_sha != sha and changed[2]["tags"] == ["field::biology:bioinformatics", "interface::commandline"]
     assert len(sorted(debtags.cache_dir("corpora").glob("debtags-*.jsonl"))) == len(caches) + 1

@@ -14,8 +14,10 @@ from helpers import CONFIG_DIR, TINY_TRANSLATION_RUN
 from safetensors.torch import load_file
 
 SCRIPT = Path(__file__).parent / "scripts" / "ddp_train.py"
-pytestmark = pytest.mark.skipif(shutil.which("torchrun") is None and not (Path(sys.executable).parent / "torchrun").exists(),
-                                reason="torchrun not installed")
+pytestmark = pytest.mark.skipif(
+    shutil.which("torchrun") is None and not (Path(sys.executable).parent / "torchrun").exists(),
+    reason="torchrun not installed",
+)
 
 
 def launch(command, out, env_extra=None):
@@ -46,7 +48,10 @@ def test_two_process_ddp_equals_one_process_with_the_same_global_batch(tmp_path)
 
     assert alone["losses"][-1] < alone["losses"][0]  # it trained
     assert ranks[0]["losses"] == pytest.approx(alone["losses"], rel=1e-4)  # the same loss at every step
-    distributed, reference = load_file(ddp / "model" / "model.safetensors"), load_file(single / "model" / "model.safetensors")
+    distributed, reference = (
+        load_file(ddp / "model" / "model.safetensors"),
+        load_file(single / "model" / "model.safetensors"),
+    )
     assert distributed.keys() == reference.keys()
     for name in reference:
         torch.testing.assert_close(distributed[name], reference[name], atol=2e-5, rtol=1e-4, msg=name)
@@ -60,13 +65,39 @@ def test_lanco_hf_train_runs_on_two_processes(launcher, verse_dataset, tmp_path)
     prefix = {
         "torchrun": [str(bin_dir / "torchrun"), "--nproc_per_node", "2", "--master_port", port],
         # no --cpu: with it accelerate silently starts one process (accelerate's --cpu flag)
-        "accelerate": [str(bin_dir / "accelerate"), "launch", "--multi_gpu", "--num_processes", "2", "--num_machines",
-                       "1", "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", port],
+        "accelerate": [
+            str(bin_dir / "accelerate"),
+            "launch",
+            "--multi_gpu",
+            "--num_processes",
+            "2",
+            "--num_machines",
+            "1",
+            "--mixed_precision",
+            "no",
+            "--dynamo_backend",
+            "no",
+            "--main_process_port",
+            port,
+        ],
     }[launcher]
     output = tmp_path / "run"
-    launch([*prefix, "-m", "lanco_hf.cli", "train", str(CONFIG_DIR / "explicit_sparse_bible.yaml"),
-            f"dataset={verse_dataset}", f"output_dir={output}", *TINY_TRANSLATION_RUN, "use_cpu=true",
-            "ddp_backend=gloo", "max_train_minutes=30"], tmp_path)
+    launch(
+        [
+            *prefix,
+            "-m",
+            "lanco_hf.cli",
+            "train",
+            str(CONFIG_DIR / "explicit_sparse_bible.yaml"),
+            f"dataset={verse_dataset}",
+            f"output_dir={output}",
+            *TINY_TRANSLATION_RUN,
+            "use_cpu=true",
+            "ddp_backend=gloo",
+            "max_train_minutes=30",
+        ],
+        tmp_path,
+    )
     results = json.loads((output / "results.json").read_text())
     assert results["world_size"] == 2 and results["train_steps"] == 6
     assert results["card"]["training_summary"]["batch size"] == 16  # 8 per process

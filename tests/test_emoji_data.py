@@ -50,7 +50,10 @@ def test_split_is_a_fixed_function_of_the_code_points():
 
 def test_captions_name_the_emoji_its_keywords_and_its_subcategory():
     assert emoji_captions("pear", ["fruit", "pear"], "food fruit") == [
-        "pear", "pear: fruit, pear", "a food fruit emoji: pear"]
+        "pear",
+        "pear: fruit, pear",
+        "a food fruit emoji: pear",
+    ]
     assert emoji_captions("hash key", [], "keycap") == ["hash key", "a keycap emoji: hash key"]
 
 

@@ -18,14 +18,23 @@ def test_two_process_ddp_equals_one_batch(tmp_path):
     script = Path(__file__).parent / "scripts" / "ddp_encouraging.py"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     commands = {
-        "ddp": [str(Path(sys.executable).parent / "torchrun"), "--nproc_per_node", "2", "--master_port", "29547",
-                str(script), str(tmp_path / "ddp"), "2"],
+        "ddp": [
+            str(Path(sys.executable).parent / "torchrun"),
+            "--nproc_per_node",
+            "2",
+            "--master_port",
+            "29547",
+            str(script),
+            str(tmp_path / "ddp"),
+            "2",
+        ],
         "single": [sys.executable, str(script), str(tmp_path / "single"), "4"],
     }
     for name, command in commands.items():
         (tmp_path / name).mkdir()
-        result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path / name,
-                                check=False)
+        result = subprocess.run(
+            command, env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path / name, check=False
+        )
         assert result.returncode == 0, result.stderr[-4000:]
     distributed = load_file(tmp_path / "ddp" / "weights.safetensors")
     alone = load_file(tmp_path / "single" / "weights.safetensors")

@@ -71,10 +71,12 @@ def test_conservative_bonus_uses_the_tangent_above_log_end():
     p = logits.detach().double().softmax(-1)
     p_y = p[[0, 1], labels]
     assert p_y[0] > log_end > p_y[1]
-    expected_values = torch.stack([
-        -torch.log(p_y[0]) + rho * (math.log(1 - log_end) - (p_y[0] - log_end) / (1 - log_end)),
-        -torch.log(p_y[1]) + rho * torch.log(1 - p_y[1]),
-    ])
+    expected_values = torch.stack(
+        [
+            -torch.log(p_y[0]) + rho * (math.log(1 - log_end) - (p_y[0] - log_end) / (1 - log_end)),
+            -torch.log(p_y[1]) + rho * torch.log(1 - p_y[1]),
+        ]
+    )
     torch.testing.assert_close(loss.double(), expected_values, atol=1e-6, rtol=0)
 
     loss.sum().backward()
@@ -108,7 +110,9 @@ def test_rho_zero_is_cross_entropy(label_smoothing):
 @pytest.mark.parametrize("eps, eps_bonus", [(0.1, 0.1), (0.1, 0.0), (0.0, 0.2), (0.2, 0.05)])
 def test_label_smoothed_forms_match_the_fairseq_formula(log_end, eps, eps_bonus):
     logits, labels = logits_and_labels(batch=10, classes=6, scale=3.0)
-    loss = EncouragingLoss(rho=0.8, log_end=log_end, label_smoothing=eps, bonus_label_smoothing=eps_bonus, reduction="none")
+    loss = EncouragingLoss(
+        rho=0.8, log_end=log_end, label_smoothing=eps, bonus_label_smoothing=eps_bonus, reduction="none"
+    )
     expected = reference_loss(logits, labels, rho=0.8, log_end=log_end, eps=eps, eps_bonus=eps_bonus)
     torch.testing.assert_close(loss(logits, labels).double(), expected, atol=2e-5, rtol=0)
 
@@ -122,17 +126,22 @@ def test_label_smoothed_bonus_gradient_matches_autograd_of_the_formula(log_end):
     labels[1] = 0
     weights = [0.5, 1.0, 2.0, 0.0, 1.5, 1.0]
     ours = logits.clone().requires_grad_()
-    EncouragingLoss(rho=0.7, log_end=log_end, label_smoothing=0.1, bonus_label_smoothing=0.3, bonus_weights=weights,
-                    reduction="sum")(ours, labels).backward()
+    EncouragingLoss(
+        rho=0.7, log_end=log_end, label_smoothing=0.1, bonus_label_smoothing=0.3, bonus_weights=weights, reduction="sum"
+    )(ours, labels).backward()
     reference = logits.double().requires_grad_()
-    reference_loss(reference, labels, rho=0.7, log_end=log_end, eps=0.1, eps_bonus=0.3, weights=weights).sum().backward()
+    reference_loss(
+        reference, labels, rho=0.7, log_end=log_end, eps=0.1, eps_bonus=0.3, weights=weights
+    ).sum().backward()
     torch.testing.assert_close(ours.grad.double(), reference.grad, atol=2e-6, rtol=1e-5)
 
 
 @pytest.mark.parametrize("log_end", [1.0, 0.6])
 def test_gradcheck_in_float64(log_end):
     logits, labels = logits_and_labels(batch=5, classes=4, scale=2.0)
-    loss = EncouragingLoss(log_end=log_end, label_smoothing=0.1, bonus_label_smoothing=0.2, bonus_weights=[1, 2, 0.5, 1])
+    loss = EncouragingLoss(
+        log_end=log_end, label_smoothing=0.1, bonus_label_smoothing=0.2, bonus_weights=[1, 2, 0.5, 1]
+    )
     assert torch.autograd.gradcheck(lambda z: loss(z, labels), (logits.double().requires_grad_(),))
 
 
@@ -186,14 +195,21 @@ def test_bonus_weights_give_the_imbalanced_criterion():
     expected = F.cross_entropy(logits.double(), labels) + (w * 1.5 * torch.log(1 - p_y)).mean()
     torch.testing.assert_close(loss.double(), expected, atol=1e-6, rtol=0)
 
-    focal = EncouragingLoss(rho=1.5, log_end=1.0, bonus_weights=weights, base_loss="focal", focal_gamma=2.0)(logits, labels)
+    focal = EncouragingLoss(rho=1.5, log_end=1.0, bonus_weights=weights, base_loss="focal", focal_gamma=2.0)(
+        logits, labels
+    )
     expected_focal = ((1 - p_y) ** 2 * -torch.log(p_y)).mean() + (w * 1.5 * torch.log(1 - p_y)).mean()
     torch.testing.assert_close(focal.double(), expected_focal, atol=1e-6, rtol=0)
 
-    smoothed = EncouragingLoss(log_end=1.0, bonus_weights=weights, label_smoothing=0.1, bonus_label_smoothing=0.2,
-                               reduction="none")
-    torch.testing.assert_close(smoothed(logits, labels).double(),
-                               reference_loss(logits, labels, eps=0.1, eps_bonus=0.2, weights=weights), atol=2e-5, rtol=0)
+    smoothed = EncouragingLoss(
+        log_end=1.0, bonus_weights=weights, label_smoothing=0.1, bonus_label_smoothing=0.2, reduction="none"
+    )
+    torch.testing.assert_close(
+        smoothed(logits, labels).double(),
+        reference_loss(logits, labels, eps=0.1, eps_bonus=0.2, weights=weights),
+        atol=2e-5,
+        rtol=0,
+    )
 
 
 def test_effective_number_weights():
@@ -222,8 +238,15 @@ def test_fp32_inside_autocast_keeps_extreme_logits_finite(dtype):
 
 
 def test_to_dict_round_trip():
-    loss = EncouragingLoss(rho=0.5, log_end=0.5, label_smoothing=0.1, bonus_label_smoothing=0.05,
-                           bonus_weights=[1.0, 2.0, 0.5], base_loss="ce", reduction="sum")
+    loss = EncouragingLoss(
+        rho=0.5,
+        log_end=0.5,
+        label_smoothing=0.1,
+        bonus_label_smoothing=0.05,
+        bonus_weights=[1.0, 2.0, 0.5],
+        base_loss="ce",
+        reduction="sum",
+    )
     config = json.loads(json.dumps(loss.to_dict()))
     assert config["name"] == "encouraging" and config["bonus_weights"] == [1.0, 2.0, 0.5]
     again = EncouragingLoss.from_dict(config)
@@ -289,5 +312,9 @@ def test_default_log_end_is_the_official_stand_alone_losses():
     """The official stand-alone encouraging loss uses the conservative bonus with log_end 0.75 by default."""
     logits, labels = logits_and_labels(batch=8, classes=5, scale=3.0)
     assert EncouragingLoss().log_end == 0.75
-    torch.testing.assert_close(EncouragingLoss(reduction="none")(logits, labels).double(),
-                               reference_loss(logits, labels, log_end=0.75), atol=2e-5, rtol=0)
+    torch.testing.assert_close(
+        EncouragingLoss(reduction="none")(logits, labels).double(),
+        reference_loss(logits, labels, log_end=0.75),
+        atol=2e-5,
+        rtol=0,
+    )

@@ -33,11 +33,25 @@ LR = 0.5
 
 
 def trainer_args(tmp_path, batch_size, accumulation, **overrides):
-    settings = {"max_steps": 1, "learning_rate": LR, "optim": "sgd", "lr_scheduler_type": "constant", "weight_decay": 0.0,
-                "max_grad_norm": 0.0, "use_cpu": True, "report_to": "none", "save_strategy": "no", "disable_tqdm": True,
-                "seed": 0}
-    return TrainingArguments(output_dir=str(tmp_path), per_device_train_batch_size=batch_size,
-                             gradient_accumulation_steps=accumulation, **{**settings, **overrides})
+    settings = {
+        "max_steps": 1,
+        "learning_rate": LR,
+        "optim": "sgd",
+        "lr_scheduler_type": "constant",
+        "weight_decay": 0.0,
+        "max_grad_norm": 0.0,
+        "use_cpu": True,
+        "report_to": "none",
+        "save_strategy": "no",
+        "disable_tqdm": True,
+        "seed": 0,
+    }
+    return TrainingArguments(
+        output_dir=str(tmp_path),
+        per_device_train_batch_size=batch_size,
+        gradient_accumulation_steps=accumulation,
+        **{**settings, **overrides},
+    )
 
 
 def seq2seq_examples():
@@ -48,35 +62,57 @@ def seq2seq_examples():
     for length in (6, 1, 2, 1):
         labels = torch.full((6,), -100)
         labels[:length] = torch.randint(4, 99, (length,), generator=generator)
-        examples.append({
-            "input_ids": torch.randint(4, 99, (5,), generator=generator),
-            "attention_mask": torch.ones(5, dtype=torch.long),
-            "decoder_input_ids": model.prepare_decoder_input_ids_from_labels(labels.masked_fill(labels == -100, 0)[None])[0],
-            "labels": labels,
-        })
+        examples.append(
+            {
+                "input_ids": torch.randint(4, 99, (5,), generator=generator),
+                "attention_mask": torch.ones(5, dtype=torch.long),
+                "decoder_input_ids": model.prepare_decoder_input_ids_from_labels(
+                    labels.masked_fill(labels == -100, 0)[None]
+                )[0],
+                "labels": labels,
+            }
+        )
     return examples
 
 
 def classification_examples():
     generator = torch.Generator().manual_seed(1)
-    return [{"input_ids": torch.randint(4, 99, (6,), generator=generator), "attention_mask": torch.ones(6, dtype=torch.long),
-             "labels": torch.tensor(label)} for label in (0, 2, 1, 2)]
+    return [
+        {
+            "input_ids": torch.randint(4, 99, (6,), generator=generator),
+            "attention_mask": torch.ones(6, dtype=torch.long),
+            "labels": torch.tensor(label),
+        }
+        for label in (0, 2, 1, 2)
+    ]
 
 
 def fresh_model(kind):
     torch.manual_seed(0)
     if kind == "seq2seq":
         return AutoModelForSeq2SeqLM.from_config(tiny_config())
-    config = BertConfig(vocab_size=99, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32,
-                        hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0, num_labels=3)
+    config = BertConfig(
+        vocab_size=99,
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        hidden_dropout_prob=0.0,
+        attention_probs_dropout_prob=0.0,
+        num_labels=3,
+    )
     return BertForSequenceClassification(config)
 
 
 def trained_parameters(kind, examples, tmp_path, batch_size, accumulation):
     model = fresh_model(kind)
     loss = EncouragingLoss(log_end=0.5, label_smoothing=0.1, bonus_label_smoothing=0.1)
-    trainer = Trainer(model=model, args=trainer_args(tmp_path, batch_size, accumulation), train_dataset=examples,
-                      compute_loss_func=make_compute_loss_func(loss))
+    trainer = Trainer(
+        model=model,
+        args=trainer_args(tmp_path, batch_size, accumulation),
+        train_dataset=examples,
+        compute_loss_func=make_compute_loss_func(loss),
+    )
     trainer.train()
     return {name: p.detach().clone() for name, p in model.named_parameters()}
 
@@ -140,7 +176,8 @@ def test_compute_loss_func_divides_the_sum_by_num_items_in_batch():
 def test_bonus_scale_schedules(schedule, epoch, expected):
     ramp = None if schedule == "constant" else 2.0
     assert bonus_scale_at(epoch, schedule, defer_epochs=1.0 if schedule != "constant" else 0.0, ramp_epochs=ramp) == (
-        pytest.approx(expected))
+        pytest.approx(expected)
+    )
 
 
 class ScaleRecorder(TrainerCallback):
@@ -156,8 +193,13 @@ def test_schedule_callback_defers_and_ramps_the_bonus_during_training(tmp_path):
     schedule = BonusScheduleCallback(loss, schedule="linear", defer_epochs=1.0, ramp_epochs=1.0)
     recorder = ScaleRecorder(loss)
     args = trainer_args(tmp_path, batch_size=1, accumulation=1, max_steps=-1, num_train_epochs=2, learning_rate=1e-3)
-    Trainer(model=fresh_model("classification"), args=args, train_dataset=classification_examples(),
-            compute_loss_func=make_compute_loss_func(loss), callbacks=[schedule, recorder]).train()
+    Trainer(
+        model=fresh_model("classification"),
+        args=args,
+        train_dataset=classification_examples(),
+        compute_loss_func=make_compute_loss_func(loss),
+        callbacks=[schedule, recorder],
+    ).train()
     # 4 steps per epoch; the scale used by a step is set from the epoch reached before it
     assert recorder.seen == pytest.approx([0.0, 0.0, 0.0, 0.0, 0.0, 0.25, 0.5, 0.75])
     assert schedule.to_dict() == {"schedule": "linear", "defer_epochs": 1.0, "ramp_epochs": 1.0, "exp_ratio": 5.0}
@@ -167,8 +209,10 @@ def test_run_config_loss_mapping_and_its_errors():
     args = Seq2SeqTrainingArguments(output_dir="unused", label_smoothing_factor=0.0)
     spec = {"name": "encouraging", "log_end": 0.5, "label_smoothing": 0.1, "bonus_label_smoothing": 0.1}
     run_loss = build_run_loss(LossArguments(loss=spec, loss_schedule={"schedule": "cos", "ramp_epochs": 3}), args)
-    assert run_loss.to_dict() == {**EncouragingLoss(log_end=0.5, label_smoothing=0.1).to_dict(),
-                                  "schedule": {"schedule": "cos", "defer_epochs": 0.0, "ramp_epochs": 3.0, "exp_ratio": 5.0}}
+    assert run_loss.to_dict() == {
+        **EncouragingLoss(log_end=0.5, label_smoothing=0.1).to_dict(),
+        "schedule": {"schedule": "cos", "defer_epochs": 0.0, "ramp_epochs": 3.0, "exp_ratio": 5.0},
+    }
     assert run_loss.callbacks == [run_loss.schedule] and run_loss.compute_loss_func.loss is run_loss.loss
     assert build_run_loss(LossArguments(), args) is None
     smoothing = Seq2SeqTrainingArguments(output_dir="unused", label_smoothing_factor=0.1)
@@ -191,28 +235,62 @@ def test_run_config_loss_mapping_and_its_errors():
 
 
 TINY_TRANSLATION = [
-    *TINY_TRANSLATION_MODEL, "max_steps=3", "per_device_train_batch_size=8", "save_strategy=no", "logging_steps=1",
-    "warmup_steps=1", "max_test_samples=4", "max_new_tokens=8", "num_examples_to_show=1", "disable_tqdm=true",
+    *TINY_TRANSLATION_MODEL,
+    "max_steps=3",
+    "per_device_train_batch_size=8",
+    "save_strategy=no",
+    "logging_steps=1",
+    "warmup_steps=1",
+    "max_test_samples=4",
+    "max_new_tokens=8",
+    "num_examples_to_show=1",
+    "disable_tqdm=true",
     "max_train_minutes=null",
 ]
-EL_TRANSLATION = ["label_smoothing_factor=0", "loss.name=encouraging", "loss.log_end=0.5", "loss.label_smoothing=0.1",
-                  "loss.bonus_label_smoothing=0.1", "loss_schedule.defer_epochs=0.01"]
+EL_TRANSLATION = [
+    "label_smoothing_factor=0",
+    "loss.name=encouraging",
+    "loss.log_end=0.5",
+    "loss.label_smoothing=0.1",
+    "loss.bonus_label_smoothing=0.1",
+    "loss_schedule.defer_epochs=0.01",
+]
 
 
 @pytest.mark.slow
 def test_translation_run_with_the_encouraging_loss(verse_dataset, tmp_path):
     output = tmp_path / "el-run"
     with contextlib.redirect_stdout(io.StringIO()):
-        main(["train", str(CONFIG_DIR / "explicit_sparse_bible.yaml"), f"dataset={verse_dataset}",
-              f"output_dir={output}", *TINY_TRANSLATION, *EL_TRANSLATION])
+        main(
+            [
+                "train",
+                str(CONFIG_DIR / "explicit_sparse_bible.yaml"),
+                f"dataset={verse_dataset}",
+                f"output_dir={output}",
+                *TINY_TRANSLATION,
+                *EL_TRANSLATION,
+            ]
+        )
     results = json.loads((output / "results.json").read_text())
     expected = EncouragingLoss(log_end=0.5, label_smoothing=0.1, bonus_label_smoothing=0.1).to_dict()
-    assert results["loss"] == {**expected, "schedule": {"schedule": "constant", "defer_epochs": 0.01, "ramp_epochs": None,
-                                                        "exp_ratio": 5.0}}
+    assert results["loss"] == {
+        **expected,
+        "schedule": {"schedule": "constant", "defer_epochs": 0.01, "ramp_epochs": None, "exp_ratio": 5.0},
+    }
     assert results["train_steps"] == 3 and results["reload_reproduces_examples"]
     card = ModelCard.load(output / "README.md")
     assert "arxiv.org/abs/2110.06537" in card.text and "@inproceedings{zhao2022well" in card.text
     assert "| log_end | 0.5 |" in card.text and "| bonus_label_smoothing | 0.1 |" in card.text
     with pytest.raises(ValueError, match="label_smoothing_factor=0.1 and loss.name='encouraging' are both set"):
-        main(["--debug", "train", str(CONFIG_DIR / "explicit_sparse_bible.yaml"), f"dataset={verse_dataset}",
-              f"output_dir={tmp_path / 'refused'}", *TINY_TRANSLATION, *EL_TRANSLATION, "label_smoothing_factor=0.1"])
+        main(
+            [
+                "--debug",
+                "train",
+                str(CONFIG_DIR / "explicit_sparse_bible.yaml"),
+                f"dataset={verse_dataset}",
+                f"output_dir={tmp_path / 'refused'}",
+                *TINY_TRANSLATION,
+                *EL_TRANSLATION,
+                "label_smoothing_factor=0.1",
+            ]
+        )

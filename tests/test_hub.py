@@ -33,7 +33,12 @@ print(json.dumps({"module": type(model).__module__, "generated": generated.tolis
 
 
 def hub_env(hub, tmp_path):
-    return {"HF_ENDPOINT": hub.endpoint, "HF_TOKEN": "hf_fake", "HF_HOME": str(tmp_path / "hf_home"), "HF_HUB_OFFLINE": "0"}
+    return {
+        "HF_ENDPOINT": hub.endpoint,
+        "HF_TOKEN": "hf_fake",
+        "HF_HOME": str(tmp_path / "hf_home"),
+        "HF_HUB_OFFLINE": "0",
+    }
 
 
 @pytest.mark.slow
@@ -41,25 +46,43 @@ def test_push_then_load_from_the_hub_without_lanco_hf(tiny_translation_run, tmp_
     run_dir, _ = tiny_translation_run
     with FakeHub() as hub:
         env = hub_env(hub, tmp_path)
-        pushed = subprocess.run([sys.executable, "-m", "lanco_hf.cli", "push", str(run_dir), "tester/tiny-es"],
-                                env={**os.environ, **env}, capture_output=True, text=True, timeout=300)
+        pushed = subprocess.run(
+            [sys.executable, "-m", "lanco_hf.cli", "push", str(run_dir), "tester/tiny-es"],
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert pushed.returncode == 0, pushed.stderr[-3000:]
         files = hub.repos["tester/tiny-es"].files
-        assert {"model.safetensors", "config.json", "generation_config.json", "tokenizer.json", "tokenizer_config.json",
-                "modeling_explicit_sparse.py", "modeling_lanco.py", "pipeline_translation.py", "README.md",
-                "results.json"} <= set(files)
+        assert {
+            "model.safetensors",
+            "config.json",
+            "generation_config.json",
+            "tokenizer.json",
+            "tokenizer_config.json",
+            "modeling_explicit_sparse.py",
+            "modeling_lanco.py",
+            "pipeline_translation.py",
+            "README.md",
+            "results.json",
+        } <= set(files)
         assert not any(name.startswith("checkpoint-") or name.endswith((".bin", ".pt", ".pkl")) for name in files)
         card = ModelCard(files["README.md"].decode())
         assert card.data.model_name == "tester/tiny-es" and 'model="tester/tiny-es"' in card.text
         results = json.loads(files["results.json"])
-        assert {r.metric_type: r.metric_value for r in card.data.eval_results}["bleu"] == round(results["test"]["bleu"], 2)
+        assert {r.metric_type: r.metric_value for r in card.data.eval_results}["bleu"] == round(
+            results["test"]["bleu"], 2
+        )
         loaded = run_without_lanco(LOAD_FROM_HUB, "tester/tiny-es", json.dumps(SOURCES), cwd=tmp_path, env=env)
 
     assert loaded["module"].startswith("transformers_modules")
     model, tokenizer = AutoModelForSeq2SeqLM.from_pretrained(run_dir).eval(), AutoTokenizer.from_pretrained(run_dir)
     expected = model.generate(**tokenizer(SOURCES, return_tensors="pt", padding=True), max_new_tokens=8)
     assert loaded["generated"] == expected.tolist()
-    assert [r["translation_text"] for r in loaded["pipeline"]] == tokenizer.batch_decode(expected, skip_special_tokens=True)
+    assert [r["translation_text"] for r in loaded["pipeline"]] == tokenizer.batch_decode(
+        expected, skip_special_tokens=True
+    )
 
 
 def test_push_refuses_a_folder_without_safetensors(tmp_path):
@@ -83,7 +106,9 @@ def test_translation_pipeline_from_a_saved_folder(tiny_translation_run):
     assert len(beams) == 2 and all("translation_text" in b for b in beams)
 
 
-@pytest.mark.skipif(not os.environ.get("LANCO_HF_LIVE_HUB_TOKEN"), reason="set LANCO_HF_LIVE_HUB_TOKEN to test the real Hub")
+@pytest.mark.skipif(
+    not os.environ.get("LANCO_HF_LIVE_HUB_TOKEN"), reason="set LANCO_HF_LIVE_HUB_TOKEN to test the real Hub"
+)
 def test_push_to_the_real_hub(tiny_translation_run, tmp_path):
     from huggingface_hub import HfApi
 

@@ -46,7 +46,10 @@ def span_masks(text_spans=TEXT_SPANS, image_spans=IMAGE_SPANS, n=N):
 
 
 def random_query_key(batch=2, scale=1.5, dtype=torch.float64):
-    return (torch.randn(batch, HEADS, N, HEAD_DIM, dtype=dtype) * scale, torch.randn(batch, HEADS, N, HEAD_DIM, dtype=dtype) * scale)
+    return (
+        torch.randn(batch, HEADS, N, HEAD_DIM, dtype=dtype) * scale,
+        torch.randn(batch, HEADS, N, HEAD_DIM, dtype=dtype) * scale,
+    )
 
 
 def reference_block(query, key, rows, columns):
@@ -83,7 +86,12 @@ def test_block_maps_are_row_stochastic_inside_their_block_and_zero_outside():
     query, key = random_query_key()
     text, image = span_masks()
     maps = block_attention(query, key, text, image)
-    blocks = {"text_text": (text, text), "text_image": (text, image), "image_text": (image, text), "image_image": (image, image)}
+    blocks = {
+        "text_text": (text, text),
+        "text_image": (text, image),
+        "image_text": (image, text),
+        "image_image": (image, image),
+    }
     for name, (rows, columns) in blocks.items():
         matrix = getattr(maps, name)
         inside = rows[:, :, None] & columns[:, None, :]
@@ -91,7 +99,9 @@ def test_block_maps_are_row_stochastic_inside_their_block_and_zero_outside():
         torch.testing.assert_close(matrix.sum(-1)[rows], torch.ones(int(rows.sum()), dtype=matrix.dtype))
         for b in range(2):
             r, c = rows[b].nonzero().squeeze(-1).tolist(), columns[b].nonzero().squeeze(-1).tolist()
-            np.testing.assert_allclose(matrix[b][np.ix_(r, c)].numpy(), reference_block(query[b], key[b], r, c), atol=1e-12)
+            np.testing.assert_allclose(
+                matrix[b][np.ix_(r, c)].numpy(), reference_block(query[b], key[b], r, c), atol=1e-12
+            )
 
 
 @pytest.mark.parametrize("mode", ["L", "V"])
@@ -199,13 +209,21 @@ def test_singular_gradient_does_not_flow_through_the_argmax():
     query, key = random_query_key()
     text, image = span_masks()
     maps = block_attention(query, key, text, image)
-    leaves = {name: getattr(maps, name).clone().requires_grad_() for name in ("text_text", "text_image", "image_text", "image_image")}
+    leaves = {
+        name: getattr(maps, name).clone().requires_grad_()
+        for name in ("text_text", "text_image", "image_text", "image_image")
+    }
     leaf_maps = BlockAttention(**leaves, text_mask=text, image_mask=image)
-    for mode, cross, used in (("L", "text_image", ("text_text", "image_image")), ("V", "image_text", ("text_text", "image_image"))):
+    for mode, cross, used in (
+        ("L", "text_image", ("text_text", "image_image")),
+        ("V", "image_text", ("text_text", "image_image")),
+    ):
         for leaf in leaves.values():
             leaf.grad = None
         real = leaves["text_text"] if mode == "L" else leaves["image_image"]
-        symmetric_kl(real, pseudo_attention(leaf_maps, "singular", mode), text if mode == "L" else image).sum().backward()
+        symmetric_kl(
+            real, pseudo_attention(leaf_maps, "singular", mode), text if mode == "L" else image
+        ).sum().backward()
         assert leaves[cross].grad is None  # the cross-modal map only chooses indices
         assert all(leaves[name].grad.abs().sum() > 0 for name in used)
 
@@ -257,8 +275,12 @@ def test_recall_at_k_matches_sklearn_top_k_accuracy():
     metrics = recall_at_k(scores)
     for k in (1, 5, 10):
         labels = np.arange(30)
-        assert metrics[f"t2i_recall@{k}"] == pytest.approx(top_k_accuracy_score(labels, scores.numpy(), k=k, labels=labels))
-        assert metrics[f"i2t_recall@{k}"] == pytest.approx(top_k_accuracy_score(labels, scores.T.numpy(), k=k, labels=labels))
+        assert metrics[f"t2i_recall@{k}"] == pytest.approx(
+            top_k_accuracy_score(labels, scores.numpy(), k=k, labels=labels)
+        )
+        assert metrics[f"i2t_recall@{k}"] == pytest.approx(
+            top_k_accuracy_score(labels, scores.T.numpy(), k=k, labels=labels)
+        )
 
 
 def test_recall_with_duplicate_captions_and_ties():
@@ -286,9 +308,15 @@ def test_hard_negatives_and_hinge_ranking_loss():
     assert valid.tolist() == [[True, True, False], [True, True, True]]
     positive, negative = torch.tensor([0.0, 2.0]), torch.tensor([[1.0, -1.0], [0.0, 3.0]])
     sig = torch.sigmoid
-    terms = [max(0.0, 0.2 + sig(torch.tensor(n)) - sig(torch.tensor(p))) for p, row in zip([0.0, 2.0], [[1.0, -1.0], [0.0, 3.0]]) for n in row]
+    terms = [
+        max(0.0, 0.2 + sig(torch.tensor(n)) - sig(torch.tensor(p)))
+        for p, row in zip([0.0, 2.0], [[1.0, -1.0], [0.0, 3.0]])
+        for n in row
+    ]
     assert hinge_ranking_loss(positive, negative, 0.2).item() == pytest.approx(float(np.mean(terms)), rel=1e-6)
-    assert exp_schedule(0, 100) == pytest.approx(math.exp(-5)) and exp_schedule(50, 100) == pytest.approx(math.exp(-2.5))
+    assert exp_schedule(0, 100) == pytest.approx(math.exp(-5)) and exp_schedule(50, 100) == pytest.approx(
+        math.exp(-2.5)
+    )
 
 
 # ---------------------------------------------------------------- transformers' ViLT
@@ -296,8 +324,17 @@ def test_hard_negatives_and_hinge_ranking_loss():
 
 def tiny_vilt(seed=0):
     torch.manual_seed(seed)
-    config = ViltConfig(vocab_size=50, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
-                        image_size=32, patch_size=8, max_position_embeddings=16, pad_token_id=0)
+    config = ViltConfig(
+        vocab_size=50,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        intermediate_size=64,
+        image_size=32,
+        patch_size=8,
+        max_position_embeddings=16,
+        pad_token_id=0,
+    )
     return ViltForImageAndTextRetrieval(config)
 
 
@@ -309,7 +346,10 @@ def tiny_pairs(n=6, seed=0):
     for row, length in enumerate(lengths):
         ids[row, : length + 2] = torch.tensor([2, *torch.randint(5, 50, (length,), generator=generator).tolist(), 3])
     texts = {"input_ids": ids, "attention_mask": (ids != 0).long()}
-    images = {"pixel_values": torch.randn(n, 3, 32, 32, generator=generator), "pixel_mask": torch.ones(n, 32, 32, dtype=torch.long)}
+    images = {
+        "pixel_values": torch.randn(n, 3, 32, 32, generator=generator),
+        "pixel_mask": torch.ones(n, 32, 32, dtype=torch.long),
+    }
     return texts, images, lengths
 
 
@@ -349,18 +389,28 @@ def test_iais_gradient_reaches_the_last_layers_query_and_key_projections():
 def trainer_for(model, tmp_path, **kwargs):
     texts, images, _ = tiny_pairs(6)
     groups = torch.tensor([0, 1, 2, 3, 4, 0])  # pairs 0 and 5 share a caption: they match each other
-    args = TrainingArguments(output_dir=str(tmp_path), per_device_train_batch_size=6, per_device_eval_batch_size=7,
-                             max_steps=4, learning_rate=1e-3, report_to="none", save_strategy="no", use_cpu=True,
-                             logging_steps=1)
-    trainer = IAISTrainer(model=model, args=args, train_dataset=ImageTextPairs(texts, images, groups),
-                          compute_metrics=None, **kwargs)
+    args = TrainingArguments(
+        output_dir=str(tmp_path),
+        per_device_train_batch_size=6,
+        per_device_eval_batch_size=7,
+        max_steps=4,
+        learning_rate=1e-3,
+        report_to="none",
+        save_strategy="no",
+        use_cpu=True,
+        logging_steps=1,
+    )
+    trainer = IAISTrainer(
+        model=model, args=args, train_dataset=ImageTextPairs(texts, images, groups), compute_metrics=None, **kwargs
+    )
     return trainer, texts, images, groups
 
 
 def test_trainer_loss_is_ranking_with_hard_negatives_plus_weighted_iais(tmp_path):
     model = tiny_vilt()
-    trainer, texts, images, groups = trainer_for(model, tmp_path, iais_alignment="distributed", num_hard_negatives=2,
-                                                 iais_scale=2.5)
+    trainer, texts, images, groups = trainer_for(
+        model, tmp_path, iais_alignment="distributed", num_hard_negatives=2, iais_scale=2.5
+    )
     trainer.iais_weight = 0.3
     inputs = collate_pairs([trainer.train_dataset[i] for i in range(6)])
     torch.manual_seed(1)
@@ -369,7 +419,9 @@ def test_trainer_loss_is_ranking_with_hard_negatives_plus_weighted_iais(tmp_path
     # Independent recomputation: all 36 combinations, the 2 hardest non-matching per anchor, hinge + 2.5 x 0.3 (L + V).
     model.eval()
     with torch.no_grad():
-        scores = torch.stack([model(**{k: v[[t] * 6] for k, v in texts.items()}, **images).logits[:, 0] for t in range(6)])
+        scores = torch.stack(
+            [model(**{k: v[[t] * 6] for k, v in texts.items()}, **images).logits[:, 0] for t in range(6)]
+        )
     relevant = groups[:, None] == groups[None, :]
     model.train()
     positives = model(**texts, **images).logits[:, 0]
@@ -380,7 +432,9 @@ def test_trainer_loss_is_ranking_with_hard_negatives_plus_weighted_iais(tmp_path
             candidates = [c for c in matrix[anchor].argsort(descending=True).tolist() if not relevant[anchor, c]][:2]
             for c in candidates:
                 t, i = (anchor, c) if text_is_anchor else (c, anchor)
-                logit = model(**{k: v[[t]] for k, v in texts.items()}, **{k: v[[i]] for k, v in images.items()}).logits[0, 0]
+                logit = model(**{k: v[[t]] for k, v in texts.items()}, **{k: v[[i]] for k, v in images.items()}).logits[
+                    0, 0
+                ]
                 terms.append(torch.clamp(0.2 + logit.sigmoid() - positives[anchor].sigmoid(), min=0))
         rank = rank + torch.stack(terms).mean()
     with ViltQueryKeyCapture(model) as capture:
@@ -408,55 +462,87 @@ def test_iais_weight_replays_one_official_update_on_fixed_tensors():
     text_negatives = torch.randn(train_batch_size, hard, generator=generator, dtype=torch.float64, requires_grad=True)
     text_spans, image_spans = [[1, 2, 3]] * train_batch_size, [[5, 6, 7, 8]] * train_batch_size
     text_mask, image_mask = span_masks(text_spans, image_spans)
-    query = (1.5 * torch.randn(train_batch_size, HEADS, N, HEAD_DIM, generator=generator, dtype=torch.float64)).requires_grad_()
-    key = (1.5 * torch.randn(train_batch_size, HEADS, N, HEAD_DIM, generator=generator, dtype=torch.float64)).requires_grad_()
+    query = (
+        1.5 * torch.randn(train_batch_size, HEADS, N, HEAD_DIM, generator=generator, dtype=torch.float64)
+    ).requires_grad_()
+    key = (
+        1.5 * torch.randn(train_batch_size, HEADS, N, HEAD_DIM, generator=generator, dtype=torch.float64)
+    ).requires_grad_()
     leaves = (positive, image_negatives, text_negatives, query, key)
 
     # the official loop, literally: rank_loss per batch = clamp(margin + neg - pos, 0) over [1, 31]
     tsa = official_tsa_threshold(step, total).double()
     official = 0.0
     for anchor in range(train_batch_size):
-        for negatives, mode in ((text_negatives, "V"), (image_negatives, "L")):  # from image (V-mode), from text (L-mode)
+        for negatives, mode in (
+            (text_negatives, "V"),
+            (image_negatives, "L"),
+        ):  # from image (V-mode), from text (L-mode)
             scores = torch.cat([positive[anchor : anchor + 1], negatives[anchor]]).sigmoid().view(-1, hard + 1)
             rank_loss = torch.clamp(margin + scores[:, 1:] - scores[:, :1], 0)
             rank_loss = rank_loss.mean() / train_batch_size
-            self_attn_loss = iais_distance(query[anchor : anchor + 1], key[anchor : anchor + 1], text_mask[anchor : anchor + 1],
-                                           image_mask[anchor : anchor + 1], "singular", mode).sum() / 1  # 1 positive
+            self_attn_loss = (
+                iais_distance(
+                    query[anchor : anchor + 1],
+                    key[anchor : anchor + 1],
+                    text_mask[anchor : anchor + 1],
+                    image_mask[anchor : anchor + 1],
+                    "singular",
+                    mode,
+                ).sum()
+                / 1
+            )  # 1 positive
             official = official + rank_loss + self_attn_loss * tsa
     official_gradients = torch.autograd.grad(official, leaves)
 
-    iais = IAISLoss("singular", "L")(query, key, text_mask, image_mask) + IAISLoss("singular", "V")(query, key, text_mask, image_mask)
+    iais = IAISLoss("singular", "L")(query, key, text_mask, image_mask) + IAISLoss("singular", "V")(
+        query, key, text_mask, image_mask
+    )
     ours, _ = ranking_iais_loss(positive, image_negatives, text_negatives, margin, iais, exp_schedule(step, total))
     assert OFFICIAL_IAIS_SCALE == train_batch_size
     torch.testing.assert_close(ours, official, rtol=1e-6, atol=1e-9)
     for a, b in zip(torch.autograd.grad(ours, leaves), official_gradients):
         torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-9)
     # the first replication's weighting (lambda alone) is 8 times weaker on the IAIS term
-    weaker, rank = ranking_iais_loss(positive, image_negatives, text_negatives, margin, iais, exp_schedule(step, total), 1.0)
+    weaker, rank = ranking_iais_loss(
+        positive, image_negatives, text_negatives, margin, iais, exp_schedule(step, total), 1.0
+    )
     torch.testing.assert_close(ours - rank, train_batch_size * (weaker - rank))
 
 
 def test_hard_negatives_from_a_candidate_pool_are_the_hardest_non_matching_of_random_training_pairs(tmp_path):
     model = tiny_vilt()
-    trainer, texts, images, groups = trainer_for(model, tmp_path, iais_alignment=None, num_hard_negatives=2,
-                                                 hard_negative_pool=4)
+    trainer, texts, images, groups = trainer_for(
+        model, tmp_path, iais_alignment=None, num_hard_negatives=2, hard_negative_pool=4
+    )
     batch = collate_pairs([trainer.train_dataset[i] for i in (0, 2, 3)])
     anchor_groups = batch["caption_id"]
     model_inputs = {k: v for k, v in batch.items() if k != "caption_id"}
     (image_source, picked_images, images_valid), (text_source, picked_texts, texts_valid) = trainer._pool_negatives(
-        model, model_inputs, anchor_groups)
+        model, model_inputs, anchor_groups
+    )
     assert picked_images.shape == picked_texts.shape == (3, 2) and images_valid.all() and texts_valid.all()
     model.eval()
     for anchor, group in enumerate(anchor_groups.tolist()):
         for picked, text_anchor in ((picked_images[anchor], True), (picked_texts[anchor], False)):
             assert all(groups[c] != group for c in picked.tolist())  # never a matching pair (pairs 0 and 5 match)
             with torch.no_grad():
+
                 def score(c):
                     t, i = (model_inputs, images) if text_anchor else (texts, model_inputs)
                     ti, ii = (anchor, c) if text_anchor else (c, anchor)
                     length = int(t["attention_mask"][ti].sum())
-                    return model(input_ids=t["input_ids"][[ti], :length], attention_mask=t["attention_mask"][[ti], :length],
-                                 pixel_values=i["pixel_values"][[ii]], pixel_mask=i["pixel_mask"][[ii]]).logits[0, 0].item()
+                    return (
+                        model(
+                            input_ids=t["input_ids"][[ti], :length],
+                            attention_mask=t["attention_mask"][[ti], :length],
+                            pixel_values=i["pixel_values"][[ii]],
+                            pixel_mask=i["pixel_mask"][[ii]],
+                        )
+                        .logits[0, 0]
+                        .item()
+                    )
+
                 picked_scores = [score(c) for c in picked.tolist()]
                 others = [c for c in range(6) if groups[c] != group and c not in picked.tolist()]
                 # the two picked are the hardest of their pool of 4, so at most 2 other candidates can beat them
@@ -464,7 +550,9 @@ def test_hard_negatives_from_a_candidate_pool_are_the_hardest_non_matching_of_ra
     # the loss runs on pool negatives, and pools differ from step to step
     loss = trainer.compute_loss(model, dict(batch))
     assert torch.isfinite(loss)
-    draws = {tuple(trainer._pool_negatives(model, model_inputs, anchor_groups)[0][1].flatten().tolist()) for _ in range(6)}
+    draws = {
+        tuple(trainer._pool_negatives(model, model_inputs, anchor_groups)[0][1].flatten().tolist()) for _ in range(6)
+    }
     assert len(draws) > 1
 
 
@@ -478,7 +566,10 @@ def test_attention_entropy_is_one_for_uniform_maps_and_lower_for_peaked_ones():
     peaked = attention_entropy(query, key, text_mask, image_mask)
     maps = block_attention(query, key, text_mask, image_mask)
     for pair in range(2):
-        for name, full, span in (("text", maps.text_text, TEXT_SPANS[pair]), ("image", maps.image_image, IMAGE_SPANS[pair])):
+        for name, full, span in (
+            ("text", maps.text_text, TEXT_SPANS[pair]),
+            ("image", maps.image_image, IMAGE_SPANS[pair]),
+        ):
             block = full[pair][np.ix_(span, span)]
             expected = (-(block * block.log()).sum(-1) / math.log(len(span))).mean()
             torch.testing.assert_close(peaked[name][pair], expected)
@@ -511,7 +602,9 @@ def test_trainer_compute_metrics_equals_standalone_evaluation(tmp_path):
         assert via_trainer[f"eval_{name}"] == pytest.approx(value, rel=1e-9)
     # ... and both equal recall@K / mean ISD of directly computed scores
     with torch.no_grad():
-        logits = torch.stack([model(**{k: v[[t] * 6] for k, v in texts.items()}, **images).logits[:, 0] for t in range(6)])
+        logits = torch.stack(
+            [model(**{k: v[[t] * 6] for k, v in texts.items()}, **images).logits[:, 0] for t in range(6)]
+        )
     relevant = groups[:, None] == groups[None, :]
     text_index, image_index = relevant.nonzero().unbind(-1)
     with ViltQueryKeyCapture(model) as capture:
@@ -524,13 +617,17 @@ def test_trainer_compute_metrics_equals_standalone_evaluation(tmp_path):
         entropies[f"{name}_attention_entropy"][text_index, image_index] = values.double()
     assert 0 < standalone["text_attention_entropy"] <= 1 and 0 < standalone["image_attention_entropy"] <= 1
     assert standalone == pytest.approx(retrieval_metrics(logits, relevant, pair_isd, pair_values=entropies), rel=1e-9)
-    assert trainer.iais_losses == {} and not any(type(c).__name__ == "IAISWeightCallback" for c in trainer.callback_handler.callbacks)
+    assert trainer.iais_losses == {} and not any(
+        type(c).__name__ == "IAISWeightCallback" for c in trainer.callback_handler.callbacks
+    )
 
 
 def test_trainer_arguments_are_validated(tmp_path):
     with pytest.raises(ValueError, match="num_hard_negatives=6 is out of range"):
         trainer_for(tiny_vilt(), tmp_path, num_hard_negatives=6)
-    trainer_for(tiny_vilt(), tmp_path, num_hard_negatives=6, hard_negative_pool=8)  # from a pool: not bound by the batch
+    trainer_for(
+        tiny_vilt(), tmp_path, num_hard_negatives=6, hard_negative_pool=8
+    )  # from a pool: not bound by the batch
     with pytest.raises(ValueError, match="hard_negative_pool=4 is out of range"):
         trainer_for(tiny_vilt(), tmp_path, num_hard_negatives=5, hard_negative_pool=4)
     with pytest.raises(ValueError, match="iais_scale=-1.0 is out of range"):
@@ -558,7 +655,9 @@ def test_shipped_configs_parse(path, tmp_path):
     if iais_args.hard_negative_pool is None:  # the in-batch ablation
         assert training_args.per_device_train_batch_size > iais_args.num_hard_negatives and iais_args.iais_scale == 1.0
     else:  # the official protocol
-        assert iais_args.hard_negative_pool > iais_args.num_hard_negatives and iais_args.iais_scale == OFFICIAL_IAIS_SCALE
+        assert (
+            iais_args.hard_negative_pool > iais_args.num_hard_negatives and iais_args.iais_scale == OFFICIAL_IAIS_SCALE
+        )
 
 
 def _find_stamps():
@@ -606,10 +705,19 @@ def test_stamps_captions_images_and_split():
 
 
 TINY_VILT_RUN = [
-    "model_config.hidden_size=32", "model_config.num_hidden_layers=1", "model_config.intermediate_size=64",
-    "model_config.patch_size=16", "image_size=32", "tokenizer_vocab_size=300", "max_steps=3",
-    "per_device_train_batch_size=6", "num_hard_negatives=2", "warmup_steps=0", "max_test_samples=12",
-    "logging_steps=1", "disable_tqdm=true",
+    "model_config.hidden_size=32",
+    "model_config.num_hidden_layers=1",
+    "model_config.intermediate_size=64",
+    "model_config.patch_size=16",
+    "image_size=32",
+    "tokenizer_vocab_size=300",
+    "max_steps=3",
+    "per_device_train_batch_size=6",
+    "num_hard_negatives=2",
+    "warmup_steps=0",
+    "max_test_samples=12",
+    "logging_steps=1",
+    "disable_tqdm=true",
 ]
 
 
@@ -632,7 +740,14 @@ def test_retrieval_run_end_to_end_and_evaluate_command(tmp_path, monkeypatch):
     with contextlib.redirect_stdout(io.StringIO()):
         main(["train", str(CONFIG_DIR / "iais_vilt_distributed.yaml"), f"output_dir={output}", *TINY_VILT_RUN])
     files = {p.name for p in output.iterdir()}
-    assert {"model.safetensors", "config.json", "processor_config.json", "tokenizer.json", "README.md", "results.json"} <= files
+    assert {
+        "model.safetensors",
+        "config.json",
+        "processor_config.json",
+        "tokenizer.json",
+        "README.md",
+        "results.json",
+    } <= files
     assert not any(name.endswith((".bin", ".pt", ".pkl")) for name in files)
     results = json.loads((output / "results.json").read_text())
     assert list(results) == golden_results_keys("retrieval_iais")
@@ -641,8 +756,14 @@ def test_retrieval_run_end_to_end_and_evaluate_command(tmp_path, monkeypatch):
     assert results["iais"]["scale"] == 8.0 and results["iais"]["hard_negative_pool"] == 63
     start, end = results["test_at_start"], results["test"]
     assert set(start) == {"recall_mean", "isd", "text_attention_entropy", "image_attention_entropy"}
-    assert all(0 < run[name] <= 1 for run in (start, end) for name in ("text_attention_entropy", "image_attention_entropy"))
-    logged = [entry for entry in json.loads((output / "trainer_state.json").read_text())["log_history"] if "iais_loss" in entry]
+    assert all(
+        0 < run[name] <= 1 for run in (start, end) for name in ("text_attention_entropy", "image_attention_entropy")
+    )
+    logged = [
+        entry
+        for entry in json.loads((output / "trainer_state.json").read_text())["log_history"]
+        if "iais_loss" in entry
+    ]
     assert [entry["iais_weight"] for entry in logged] == pytest.approx([math.exp(5 * (t / 3 - 1)) for t in range(3)])
 
     metrics_file = tmp_path / "metrics.json"
@@ -659,4 +780,7 @@ def test_retrieval_run_end_to_end_and_evaluate_command(tmp_path, monkeypatch):
     assert reported["t2i_recall@1"] == float(f"{results['test']['t2i_recall@1']:.4g}")
     # `lanco-hf push` re-renders the card under the repo id
     pushed = render_card(output, "someone/vilt-iais")
-    assert "# someone/vilt-iais" in pushed and 'ViltForImageAndTextRetrieval.from_pretrained("someone/vilt-iais")' in pushed
+    assert (
+        "# someone/vilt-iais" in pushed
+        and 'ViltForImageAndTextRetrieval.from_pretrained("someone/vilt-iais")' in pushed
+    )

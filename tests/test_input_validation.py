@@ -3,6 +3,7 @@ IndexError from deep inside torch, or (on GPU) a device-side assert."""
 
 import pytest
 import torch
+from helpers import batch, tiny_config
 from transformers import ResNetConfig, ResNetForImageClassification
 
 from lanco_hf import (
@@ -15,8 +16,6 @@ from lanco_hf import (
 )
 from lanco_hf.losses.encouraging import EncouragingLoss
 from lanco_hf.modeling.validation import check_token_ids
-
-from helpers import batch, tiny_config
 
 VOCAB = 99
 
@@ -105,11 +104,14 @@ def gcn():
     return ReNodeGCNForNodeClassification(ReNodeGCNConfig(num_features=3, hidden_size=4, num_labels=2)).eval()
 
 
-@pytest.mark.parametrize("edges, message", [
-    ([[0, 1], [1, 4]], r"edge_index holds node ids 0\.\.4; allowed: \[0, 4\)"),
-    ([[0, -1], [1, 2]], r"edge_index holds node ids -1\.\.2"),
-    ([[0.0, 1.0], [1.0, 2.0]], "edge_index must be an integer tensor"),
-])
+@pytest.mark.parametrize(
+    "edges, message",
+    [
+        ([[0, 1], [1, 4]], r"edge_index holds node ids 0\.\.4; allowed: \[0, 4\)"),
+        ([[0, -1], [1, 2]], r"edge_index holds node ids -1\.\.2"),
+        ([[0.0, 1.0], [1.0, 2.0]], "edge_index must be an integer tensor"),
+    ],
+)
 def test_graph_with_out_of_range_edges(gcn, edges, message):
     with pytest.raises(ValueError, match=message):
         gcn(x=torch.randn(4, 3), edge_index=torch.tensor(edges))
@@ -152,8 +154,9 @@ def test_classification_loss_inputs():
 
 
 def test_images_with_the_wrong_number_of_channels():
-    model = ResNetForImageClassification(ResNetConfig(num_channels=3, embedding_size=8, hidden_sizes=[8], depths=[1],
-                                                      num_labels=10)).eval()
+    model = ResNetForImageClassification(
+        ResNetConfig(num_channels=3, embedding_size=8, hidden_sizes=[8], depths=[1], num_labels=10)
+    ).eval()
     assert model(pixel_values=torch.randn(2, 3, 28, 28)).logits.shape == (2, 10)
     with pytest.raises(ValueError, match="channel dimension"):
         model(pixel_values=torch.randn(2, 1, 28, 28))  # a grey image fed to the 3-channel classifier

@@ -21,19 +21,40 @@ from lanco_hf.training.preemption import SIGTERM_EXIT_CODE
 # 110 training verses in batches of 16: 7 steps an epoch, so every resume lands in the second epoch, whose batch
 # order must not depend on the process having run the first; dropout is on, so the RNG state must be restored too
 MAX_STEPS, SAVE_STEPS, SIGNAL_AFTER = 16, 4, 8
-RUN = [*TINY_TRANSLATION_RUN, "per_device_train_batch_size=16", "model_config.dropout=0.1", f"max_steps={MAX_STEPS}",
-       f"save_steps={SAVE_STEPS}", "save_total_limit=3", "logging_steps=4", "dataloader_num_workers=0",
-       "max_test_samples=2", "num_examples_to_show=1", "max_train_minutes=null", "seed=7"]
+RUN = [
+    *TINY_TRANSLATION_RUN,
+    "per_device_train_batch_size=16",
+    "model_config.dropout=0.1",
+    f"max_steps={MAX_STEPS}",
+    f"save_steps={SAVE_STEPS}",
+    "save_total_limit=3",
+    "logging_steps=4",
+    "dataloader_num_workers=0",
+    "max_test_samples=2",
+    "num_examples_to_show=1",
+    "max_train_minutes=null",
+    "seed=7",
+]
 
 
 def train_command(verse_dataset, output, *extra):
-    return [sys.executable, "-m", "lanco_hf.cli", "train", str(CONFIG_DIR / "explicit_sparse_bible.yaml"),
-            f"dataset={verse_dataset}", f"output_dir={output}", *RUN, *extra]
+    return [
+        sys.executable,
+        "-m",
+        "lanco_hf.cli",
+        "train",
+        str(CONFIG_DIR / "explicit_sparse_bible.yaml"),
+        f"dataset={verse_dataset}",
+        f"output_dir={output}",
+        *RUN,
+        *extra,
+    ]
 
 
 def start(command):
-    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONHASHSEED": "0"})
+    return subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONHASHSEED": "0"}
+    )
 
 
 def finish(process, timeout=300):
@@ -78,8 +99,9 @@ def assert_same_weights(folder, reference):
 def test_interrupted_runs_resume_to_the_same_weights(verse_dataset, tmp_path):
     reference, killed, terminated = tmp_path / "uninterrupted", tmp_path / "sigkill", tmp_path / "sigterm"
     runs = {folder: start(train_command(verse_dataset, folder)) for folder in (reference, killed, terminated)}
-    signal_after_checkpoint({killed: (runs[killed], signal.SIGKILL), terminated: (runs[terminated], signal.SIGTERM)},
-                            SIGNAL_AFTER)
+    signal_after_checkpoint(
+        {killed: (runs[killed], signal.SIGKILL), terminated: (runs[terminated], signal.SIGTERM)}, SIGNAL_AFTER
+    )
     finish(runs[reference])
     for folder, status in ((killed, -signal.SIGKILL), (terminated, SIGTERM_EXIT_CODE)):
         _, stderr = runs[folder].communicate(timeout=300)
@@ -97,8 +119,10 @@ def test_interrupted_runs_resume_to_the_same_weights(verse_dataset, tmp_path):
     last_terminated = last_step(terminated)
     assert SIGNAL_AFTER <= last_terminated < MAX_STEPS
 
-    resumes = {folder: start(train_command(verse_dataset, folder, "log_level=info", "--resume"))
-               for folder in (killed, terminated)}
+    resumes = {
+        folder: start(train_command(verse_dataset, folder, "log_level=info", "--resume"))
+        for folder in (killed, terminated)
+    }
     for folder, last in ((killed, last_killed), (terminated, last_terminated)):
         log = finish(resumes[folder])
         assert f"Loading model from {folder / f'checkpoint-{last}'}" in log  # resumed, not restarted

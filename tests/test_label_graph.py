@@ -24,8 +24,16 @@ from transformers import (
 from lanco_hf import LabelGraphConfig, LabelGraphForSequenceClassification, cooccurrence_graph
 
 LABELS = {0: "game::arcade", 1: "use::gameplaying", 2: "field::biology", 3: "interface::x11", 4: "network::server"}
-TINY_ENCODER = dict(vocab_size=60, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32,
-                    max_position_embeddings=32, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+TINY_ENCODER = dict(
+    vocab_size=60,
+    hidden_size=16,
+    num_hidden_layers=1,
+    num_attention_heads=2,
+    intermediate_size=32,
+    max_position_embeddings=32,
+    hidden_dropout_prob=0.0,
+    attention_probs_dropout_prob=0.0,
+)
 
 
 def tiny_model(**options):
@@ -151,21 +159,27 @@ def test_soft_target_gradient_is_stopped():
 def test_graph_is_column_stochastic_with_straight_through_gradient():
     model = tiny_model(label_graph_parameterization="column_stochastic")
     with torch.no_grad():
-        model.label_graph.weight.copy_(torch.tensor([
-            [2.0, -1.0, 0.0, 0.0, 0.0],
-            [1.0, 1.0, 0.0, 0.0, 0.0],
-            [1.0, 3.0, -1.0, 0.0, 0.0],  # column 2 has no positive entry: it falls back to the identity column
+        model.label_graph.weight.copy_(
+            torch.tensor(
+                [
+                    [2.0, -1.0, 0.0, 0.0, 0.0],
+                    [1.0, 1.0, 0.0, 0.0, 0.0],
+                    [1.0, 3.0, -1.0, 0.0, 0.0],  # column 2 has no positive entry: it falls back to the identity column
+                    [0.0, 0.0, 0.0, 1.0, 0.5],
+                    [0.0, 0.0, 0.0, 0.0, 0.5],
+                ]
+            )
+        )
+    graph = model.graph()
+    expected = torch.tensor(
+        [
+            [0.5, 0.0, 0.0, 0.0, 0.0],
+            [0.25, 0.25, 0.0, 0.0, 0.0],
+            [0.25, 0.75, 1.0, 0.0, 0.0],
             [0.0, 0.0, 0.0, 1.0, 0.5],
             [0.0, 0.0, 0.0, 0.0, 0.5],
-        ]))
-    graph = model.graph()
-    expected = torch.tensor([
-        [0.5, 0.0, 0.0, 0.0, 0.0],
-        [0.25, 0.25, 0.0, 0.0, 0.0],
-        [0.25, 0.75, 1.0, 0.0, 0.0],
-        [0.0, 0.0, 0.0, 1.0, 0.5],
-        [0.0, 0.0, 0.0, 0.0, 0.5],
-    ])
+        ]
+    )
     torch.testing.assert_close(graph, expected)
     # d G[1, 1] / d W[0, 1]: W[0, 1] = -1 is clamped to 0 in the forward pass but passes the gradient of a zero entry,
     # -W[1, 1] / S^2 with S = 4, so that it can grow back
@@ -244,7 +258,9 @@ def test_free_graph_at_identity_with_soft_training_is_hard_plus_soft_loss_by_han
     soft = -(labels * s.log() + (1 - labels) * (1 - s).log()).mean()
     torch.testing.assert_close(output.logits, class_logits(model, ids, mask), rtol=1e-5, atol=1e-5)
     torch.testing.assert_close(output.loss, hard + 0.7 * soft, rtol=1e-5, atol=1e-6)
-    torch.testing.assert_close(output.loss, 1.7 * F.binary_cross_entropy_with_logits(class_logits(model, ids, mask), labels))
+    torch.testing.assert_close(
+        output.loss, 1.7 * F.binary_cross_entropy_with_logits(class_logits(model, ids, mask), labels)
+    )
 
 
 def test_free_graph_scores_loss_and_soft_target_by_hand():
@@ -296,8 +312,11 @@ def test_free_scores_out_of_range_saturate_the_logits():
         ({}, [1.0, 1.0, 0.5, 0.5, 0.0]),
         ({"soft_target_normalization": "max"}, [1.0, 1.0, 1 / 3, 1 / 3, 0.0]),
         ({"soft_target_normalization": "sum"}, [0.375, 0.375, 0.125, 0.125, 0.0]),
-        ({"soft_target_temperature": 0.5, "soft_target_normalization": "max"},
-         (torch.tensor([1.5, 1.5, 0.5, 0.5, 0.0]) / 0.5).softmax(0) / (torch.tensor([1.5, 1.5, 0.5, 0.5, 0.0]) / 0.5).softmax(0).max()),
+        (
+            {"soft_target_temperature": 0.5, "soft_target_normalization": "max"},
+            (torch.tensor([1.5, 1.5, 0.5, 0.5, 0.0]) / 0.5).softmax(0)
+            / (torch.tensor([1.5, 1.5, 0.5, 0.5, 0.0]) / 0.5).softmax(0).max(),
+        ),
     ],
 )
 def test_soft_target_temperature_and_normalization(options, expected):
@@ -316,12 +335,17 @@ def test_old_config_without_the_parameterization_loads_as_column_stochastic(tmp_
     assert saved["label_graph_parameterization"] == "free"  # new files record it
     del saved["label_graph_parameterization"]
     assert LabelGraphConfig.from_dict(saved).label_graph_parameterization == "column_stochastic"
-    assert LabelGraphConfig.from_dict({**saved, "label_graph_parameterization": "free"}).label_graph_parameterization == "free"
+    assert (
+        LabelGraphConfig.from_dict({**saved, "label_graph_parameterization": "free"}).label_graph_parameterization
+        == "free"
+    )
     assert LabelGraphConfig(id2label=LABELS, encoder_config=TINY_ENCODER).label_graph_parameterization == "free"
     # a model saved in the old form: same graph, logits and loss after reloading its old config.json
     model = tiny_model(label_graph_parameterization="column_stochastic", soft_training=True)
     with torch.no_grad():
-        model.label_graph.weight.copy_(torch.eye(5) + 0.4 * torch.rand(5, 5, generator=torch.Generator().manual_seed(0)))
+        model.label_graph.weight.copy_(
+            torch.eye(5) + 0.4 * torch.rand(5, 5, generator=torch.Generator().manual_seed(0))
+        )
     model.save_pretrained(tmp_path)
     config = json.loads((tmp_path / "config.json").read_text())
     del config["label_graph_parameterization"], config["soft_target_temperature"], config["soft_target_normalization"]
@@ -330,7 +354,10 @@ def test_old_config_without_the_parameterization_loads_as_column_stochastic(tmp_
     assert reloaded.config.label_graph_parameterization == "column_stochastic"
     ids, mask, labels = inputs()
     torch.testing.assert_close(reloaded.graph(), model.graph(), rtol=0, atol=0)
-    before, after = model(input_ids=ids, attention_mask=mask, labels=labels), reloaded(input_ids=ids, attention_mask=mask, labels=labels)
+    before, after = (
+        model(input_ids=ids, attention_mask=mask, labels=labels),
+        reloaded(input_ids=ids, attention_mask=mask, labels=labels),
+    )
     torch.testing.assert_close(after.logits, before.logits, rtol=0, atol=0)
     torch.testing.assert_close(after.loss, before.loss, rtol=0, atol=0)
 
@@ -369,13 +396,20 @@ def test_save_load_round_trip(tmp_path):
     model = tiny_model(soft_training=True, graph_position="before_sigmoid", threshold=0.3, graph_init_noise=0.1)
     model.set_label_graph(random_graph(seed=4))
     model.save_pretrained(tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".py")) == ["config.json", "model.safetensors"]
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".py")) == [
+        "config.json",
+        "model.safetensors",
+    ]
     reloaded, info = AutoModelForSequenceClassification.from_pretrained(tmp_path, output_loading_info=True)
     assert type(reloaded) is LabelGraphForSequenceClassification
     assert not any(info[key] for key in ("missing_keys", "unexpected_keys", "mismatched_keys"))
     config = reloaded.config
     assert (config.threshold, config.graph_position, config.soft_training, config.id2label) == (
-        0.3, "before_sigmoid", True, LABELS)
+        0.3,
+        "before_sigmoid",
+        True,
+        LABELS,
+    )
     ids, mask, labels = inputs()
     before = model(input_ids=ids, attention_mask=mask, labels=labels)
     after = reloaded.eval()(input_ids=ids, attention_mask=mask, labels=labels)
@@ -387,7 +421,8 @@ def test_from_backbone_keeps_the_pretrained_encoder(tmp_path):
     backbone = BertModel(BertConfig(**TINY_ENCODER)).eval()
     backbone.save_pretrained(tmp_path / "encoder")
     model = LabelGraphForSequenceClassification.from_backbone(
-        str(tmp_path / "encoder"), id2label=LABELS, soft_training=True, pooling="cls")
+        str(tmp_path / "encoder"), id2label=LABELS, soft_training=True, pooling="cls"
+    )
     assert model.config.soft_training and model.config.pooling == "cls" and model.config.num_labels == 5
     for name, tensor in backbone.state_dict().items():
         assert torch.equal(model.encoder.state_dict()[name], tensor), name
@@ -405,8 +440,9 @@ def test_minilm_backbone_matches_its_sentence_embedding():
     tokenizer = AutoTokenizer.from_pretrained(path)
     model = LabelGraphForSequenceClassification.from_backbone(path, id2label=LABELS).eval()
     assert model.config.encoder_config.hidden_size == 384 and model.config.pooling == "mean"
-    batch = tokenizer(["A game of ancient warfare.", "Bioinformatics tools for sequence alignment"],
-                      padding=True, return_tensors="pt")
+    batch = tokenizer(
+        ["A game of ancient warfare.", "Bioinformatics tools for sequence alignment"], padding=True, return_tensors="pt"
+    )
     with torch.no_grad():
         hidden = AutoModel.from_pretrained(path)(**batch).last_hidden_state
         weights = batch["attention_mask"].unsqueeze(-1).float()
@@ -417,8 +453,16 @@ def test_minilm_backbone_matches_its_sentence_embedding():
 def word_tokenizer():
     from tokenizers import Tokenizer, models, pre_tokenizers
 
-    vocab = {"[PAD]": 0, "[UNK]": 1, **{word: i + 2 for i, word in enumerate(
-        "a game of ancient warfare for biology sequence tools server network the and".split())}}
+    vocab = {
+        "[PAD]": 0,
+        "[UNK]": 1,
+        **{
+            word: i + 2
+            for i, word in enumerate(
+                "a game of ancient warfare for biology sequence tools server network the and".split()
+            )
+        },
+    }
     tokenizer = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
     tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
     return PreTrainedTokenizerFast(tokenizer_object=tokenizer, pad_token="[PAD]", unk_token="[UNK]")
@@ -441,7 +485,9 @@ def test_pipeline_returns_sigmoid_scores_for_every_label(tmp_path):
         assert sorted(o["label"] for o in output) == sorted(LABELS.values())
         assert [o["score"] for o in output] == sorted((o["score"] for o in output), reverse=True)
         scores = {o["label"]: o["score"] for o in output}
-        torch.testing.assert_close(torch.tensor([scores[LABELS[j]] for j in range(5)]), probabilities, rtol=0, atol=1e-6)
+        torch.testing.assert_close(
+            torch.tensor([scores[LABELS[j]] for j in range(5)]), probabilities, rtol=0, atol=1e-6
+        )
         assert abs(sum(scores.values()) - 1.0) > 0.05  # independent sigmoids, not a softmax
 
 
@@ -476,7 +522,9 @@ def test_trust_remote_code_round_trip_without_lanco_hf(tmp_path):
         "AutoModelForSequenceClassification": "modeling_label_graph.LabelGraphForSequenceClassification",
     }
     ids, mask, labels = inputs()
-    (tmp_path / "inputs.json").write_text(json.dumps({"ids": ids.tolist(), "mask": mask.tolist(), "labels": labels.tolist()}))
+    (tmp_path / "inputs.json").write_text(
+        json.dumps({"ids": ids.tolist(), "mask": mask.tolist(), "labels": labels.tolist()})
+    )
     loaded = run_without_lanco(LOADER, str(tmp_path / "model"), "inputs.json", cwd=tmp_path)
     assert loaded["model_module"].startswith("transformers_modules") and "lanco_hf" not in loaded["model_module"]
     assert loaded["config_module"].startswith("transformers_modules")
@@ -502,8 +550,14 @@ def test_trust_remote_code_round_trip_without_lanco_hf(tmp_path):
         ({"graph_init_noise": -0.1}, "graph_init_noise=-0.1 is out of range"),
         ({"classifier_dropout": 1.0}, "classifier_dropout=1.0 is out of range"),
         ({"soft_training": "yes"}, "soft_training must be True or False"),
-        ({"use_label_graph": False, "graph_regularization": 0.1}, "graph_regularization=0.1 needs use_label_graph=True"),
-        ({"problem_type": "single_label_classification"}, "problem_type='single_label_classification' is not supported"),
+        (
+            {"use_label_graph": False, "graph_regularization": 0.1},
+            "graph_regularization=0.1 needs use_label_graph=True",
+        ),
+        (
+            {"problem_type": "single_label_classification"},
+            "problem_type='single_label_classification' is not supported",
+        ),
         ({"graph_regularization": float("nan")}, "graph_regularization must be a finite number"),
         ({"label_graph_parameterization": "softmax"}, "label_graph_parameterization='softmax' is not supported"),
         ({"graph_regularization": -0.1}, "graph_regularization=-0.1 with label_graph_parameterization='free'"),

@@ -18,11 +18,24 @@ from lanco_hf.evaluation import multilabel_metrics
 from lanco_hf.training.arguments import ModelArguments, load_run_config, parse_run_config
 from lanco_hf.training.multilabel import THRESHOLDS, MultilabelDataArguments, best_threshold, build_model
 
-TINY_ENCODER = ["model_config.encoder_config.hidden_size=16", "model_config.encoder_config.num_hidden_layers=1",
-                "model_config.encoder_config.num_attention_heads=2", "model_config.encoder_config.intermediate_size=32"]
-TINY_RUN = [*TINY_ENCODER, "tokenizer_vocab_size=400", "max_train_samples=96", "max_validation_samples=48",
-            "max_test_samples=24", "num_train_epochs=1", "warmup_steps=0", "learning_rate=5e-3",
-            "num_examples_to_show=2", "disable_tqdm=true"]
+TINY_ENCODER = [
+    "model_config.encoder_config.hidden_size=16",
+    "model_config.encoder_config.num_hidden_layers=1",
+    "model_config.encoder_config.num_attention_heads=2",
+    "model_config.encoder_config.intermediate_size=32",
+]
+TINY_RUN = [
+    *TINY_ENCODER,
+    "tokenizer_vocab_size=400",
+    "max_train_samples=96",
+    "max_validation_samples=48",
+    "max_test_samples=24",
+    "num_train_epochs=1",
+    "warmup_steps=0",
+    "learning_rate=5e-3",
+    "num_examples_to_show=2",
+    "disable_tqdm=true",
+]
 NAMES = ["game::arcade", "use::gameplaying", "field::biology"]
 LABELS = np.array([[1, 1, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0]], dtype=np.float32)
 
@@ -35,14 +48,28 @@ class FakeTokenizer:
 
 
 def model_args(**options):
-    return ModelArguments(model_type="label_graph", model_config={
-        "encoder_config": {"hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 32},
-        **options})
+    return ModelArguments(
+        model_type="label_graph",
+        model_config={
+            "encoder_config": {
+                "hidden_size": 16,
+                "num_hidden_layers": 1,
+                "num_attention_heads": 2,
+                "intermediate_size": 32,
+            },
+            **options,
+        },
+    )
 
 
 def test_cooccurrence_init_sets_the_graph_from_the_training_labels():
-    model = build_model(model_args(use_label_graph=False, soft_training=True),
-                        MultilabelDataArguments(graph_init="cooccurrence"), FakeTokenizer(), NAMES, LABELS)
+    model = build_model(
+        model_args(use_label_graph=False, soft_training=True),
+        MultilabelDataArguments(graph_init="cooccurrence"),
+        FakeTokenizer(),
+        NAMES,
+        LABELS,
+    )
     torch.testing.assert_close(model.graph(), cooccurrence_graph(torch.tensor(LABELS)))
     assert model.config.encoder_config.vocab_size == 50 and model.config.id2label == dict(enumerate(NAMES))
 
@@ -53,14 +80,21 @@ def test_learned_init_reads_another_runs_graph_and_keeps_it_fixed_without_the_gr
     (tmp_path / "graph.json").write_text(json.dumps(learned))
     for name in ("results.json", "graph.json"):
         data_args = MultilabelDataArguments(graph_init="learned", label_graph_file=str(tmp_path / name))
-        model = build_model(model_args(use_label_graph=False, soft_training=True), data_args, FakeTokenizer(), NAMES, LABELS)
+        model = build_model(
+            model_args(use_label_graph=False, soft_training=True), data_args, FakeTokenizer(), NAMES, LABELS
+        )
         torch.testing.assert_close(model.graph(), torch.tensor(learned))
         assert not model.label_graph.weight.requires_grad  # only the soft targets read it
     with pytest.raises(ValueError, match="graph_init='learned' needs label_graph_file"):
         MultilabelDataArguments(graph_init="learned")
     with pytest.raises(ValueError, match="does not exist"):
-        build_model(model_args(), MultilabelDataArguments(graph_init="learned", label_graph_file=str(tmp_path / "no.json")),
-                    FakeTokenizer(), NAMES, LABELS)
+        build_model(
+            model_args(),
+            MultilabelDataArguments(graph_init="learned", label_graph_file=str(tmp_path / "no.json")),
+            FakeTokenizer(),
+            NAMES,
+            LABELS,
+        )
 
 
 def test_column_stochastic_models_take_the_column_normalised_cooccurrence():
@@ -69,21 +103,31 @@ def test_column_stochastic_models_take_the_column_normalised_cooccurrence():
     model = build_model(model_args(**options), column, FakeTokenizer(), NAMES, LABELS)
     torch.testing.assert_close(model.graph(), cooccurrence_graph(torch.tensor(LABELS), "column"))
     with pytest.raises(ValueError, match="column-stochastic"):
-        build_model(model_args(**options), MultilabelDataArguments(graph_init="cooccurrence"), FakeTokenizer(), NAMES, LABELS)
+        build_model(
+            model_args(**options), MultilabelDataArguments(graph_init="cooccurrence"), FakeTokenizer(), NAMES, LABELS
+        )
 
 
 def test_soft_training_without_graph_needs_a_cooccurrence_graph():
     with pytest.raises(ValueError, match="needs graph_init='cooccurrence'"):
-        build_model(model_args(use_label_graph=False, soft_training=True), MultilabelDataArguments(), FakeTokenizer(),
-                    NAMES, LABELS)
+        build_model(
+            model_args(use_label_graph=False, soft_training=True),
+            MultilabelDataArguments(),
+            FakeTokenizer(),
+            NAMES,
+            LABELS,
+        )
 
 
 @pytest.mark.parametrize(
     ("setting", "message"),
-    [("graph_init=random", "graph_init='random' is not supported"), ("max_length=0", "max_length=0 is out of range"),
-     ("max_validation_samples=0", "max_validation_samples=0 is out of range"),
-     ("head_learning_rate=-1", "head_learning_rate=-1 is out of range"),
-     ("cooccurrence_normalization=row", "cooccurrence_normalization='row' is not supported")],
+    [
+        ("graph_init=random", "graph_init='random' is not supported"),
+        ("max_length=0", "max_length=0 is out of range"),
+        ("max_validation_samples=0", "max_validation_samples=0 is out of range"),
+        ("head_learning_rate=-1", "head_learning_rate=-1 is out of range"),
+        ("cooccurrence_normalization=row", "cooccurrence_normalization='row' is not supported"),
+    ],
 )
 def test_bad_run_settings_are_rejected(setting, message):
     config = load_run_config(CONFIG_DIR / "label_graph_debtags_graph_soft.yaml", [setting])
@@ -97,8 +141,10 @@ def test_threshold_search_picks_the_best_micro_f1():
     labels = np.array([[1, 1, 0], [0, 1, 0]])
     best = best_threshold(scores, labels)
     assert best == 0.3  # the lowest threshold that keeps both 0.35 and 0.4 and drops 0.3
-    assert all(multilabel_metrics(scores, labels, t)["micro_f1"] <= multilabel_metrics(scores, labels, best)["micro_f1"]
-               for t in THRESHOLDS)
+    assert all(
+        multilabel_metrics(scores, labels, t)["micro_f1"] <= multilabel_metrics(scores, labels, best)["micro_f1"]
+        for t in THRESHOLDS
+    )
 
 
 try:

@@ -20,5 +20,11 @@ def test_every_task_has_a_golden_card():
     import json
 
     tasks = {json.loads((case / "results.json").read_text())["task"] for case in CASES}
-    assert tasks == {"translation", "multilabel_classification", "image_classification", "image_text_retrieval",
-                     "node_classification", "contrastive_image_text"}
+    assert tasks == {
+        "translation",
+        "multilabel_classification",
+        "image_classification",
+        "image_text_retrieval",
+        "node_classification",
+        "contrastive_image_text",
+    }

@@ -28,19 +28,25 @@ def test_metrics_equal_scikit_learn(seed, threshold):
     metrics = multilabel_metrics(scores, labels, threshold)
     predicted = (scores > threshold).astype(int)
     assert metrics["hamming_loss"] == pytest.approx(hamming_loss(labels, predicted), abs=1e-12)
-    assert metrics["macro_f1"] == pytest.approx(f1_score(labels, predicted, average="macro", zero_division=0), abs=1e-12)
-    assert metrics["micro_f1"] == pytest.approx(f1_score(labels, predicted, average="micro", zero_division=0), abs=1e-12)
+    assert metrics["macro_f1"] == pytest.approx(
+        f1_score(labels, predicted, average="macro", zero_division=0), abs=1e-12
+    )
+    assert metrics["micro_f1"] == pytest.approx(
+        f1_score(labels, predicted, average="micro", zero_division=0), abs=1e-12
+    )
     assert metrics["coverage"] == pytest.approx(coverage_error(labels, scores), abs=1e-12)
     assert metrics["ranking_loss"] == pytest.approx(label_ranking_loss(labels, scores), abs=1e-12)
 
 
 def test_one_error_by_hand():
-    scores = np.array([
-        [0.9, 0.8, 0.1],  # top label 0 is gold
-        [0.2, 0.7, 0.6],  # top label 1 is not gold
-        [0.5, 0.5, 0.1],  # tie between 0 and 1: the first (0) counts, and it is not gold
-        [0.1, 0.2, 0.3],  # no gold label: an error
-    ])
+    scores = np.array(
+        [
+            [0.9, 0.8, 0.1],  # top label 0 is gold
+            [0.2, 0.7, 0.6],  # top label 1 is not gold
+            [0.5, 0.5, 0.1],  # tie between 0 and 1: the first (0) counts, and it is not gold
+            [0.1, 0.2, 0.3],  # no gold label: an error
+        ]
+    )
     labels = np.array([[1, 0, 0], [1, 0, 1], [0, 1, 0], [0, 0, 0]])
     assert multilabel_metrics(scores, labels, 0.5)["one_error"] == pytest.approx(3 / 4)
 

@@ -15,7 +15,9 @@ from lanco_hf.modeling import DynamicConvolution
 from lanco_hf.modeling.muse import MuseAttention
 
 
-def reference_convolution(conv: DynamicConvolution, values: torch.Tensor, key_mask: torch.Tensor | None) -> torch.Tensor:
+def reference_convolution(
+    conv: DynamicConvolution, values: torch.Tensor, key_mask: torch.Tensor | None
+) -> torch.Tensor:
     """For every position t: one ``F.conv1d`` per kernel size over the zero-padded sequence, with the kernel that
     ``softmax(kernel_proj(V_t))`` predicts for each head repeated over the head's channels (groups = channels); the
     sizes' outputs mixed by ``softmax(gate)``. Returns (B, S, H * D)."""
@@ -137,7 +139,12 @@ def test_parallel_layers_add_every_branch_to_one_residual(normalize_before):
     torch.testing.assert_close(encoder_layer(x)[0], total if normalize_before else norm(total))
     norm = decoder_layer.layer_norm
     h = norm(x) if normalize_before else x
-    total = x + decoder_layer.self_attn(h)[0] + decoder_layer.encoder_attn(h, key_value_states=memory)[0] + decoder_layer.ffn(h)
+    total = (
+        x
+        + decoder_layer.self_attn(h)[0]
+        + decoder_layer.encoder_attn(h, key_value_states=memory)[0]
+        + decoder_layer.ffn(h)
+    )
     torch.testing.assert_close(decoder_layer(x, memory)[0], total if normalize_before else norm(total))
 
 
@@ -153,7 +160,11 @@ def test_projections_use_pytorch_default_init_and_gates_start_uniform(tmp_path):
     for variant in ("muse", "muse_simple"):
         model = MuseForConditionalGeneration(tiny_config(MuseConfig, muse_variant=variant))
         layer = model.model.decoder.layers[0]
-        for projection in (layer.self_attn.out_proj, layer.encoder_attn.out_proj, model.model.encoder.layers[0].self_attn.out_proj):
+        for projection in (
+            layer.self_attn.out_proj,
+            layer.encoder_attn.out_proj,
+            model.model.encoder.layers[0].self_attn.out_proj,
+        ):
             bound = math.sqrt(3 / projection.in_features)
             largest = projection.weight.abs().max().item()
             assert 0.9 * bound < largest <= bound, (variant, largest, bound)
@@ -176,7 +187,9 @@ def test_muse_composes_with_other_architectures_from_the_config_alone():
 
 
 def test_auto_classes_resolve_muse():
-    config = AutoConfig.for_model("muse", vocab_size=99, d_model=32, encoder_attention_heads=4, decoder_attention_heads=4)
+    config = AutoConfig.for_model(
+        "muse", vocab_size=99, d_model=32, encoder_attention_heads=4, decoder_attention_heads=4
+    )
     assert isinstance(config, MuseConfig) and config.muse_variant == "muse" and config.muse_kernel_sizes == [3, 15]
     assert type(AutoModelForSeq2SeqLM.from_config(config)) is MuseForConditionalGeneration
     assert type(AutoModel.from_config(config)) is MuseModel

@@ -56,7 +56,9 @@ def test_adanorm_forward_and_gradient(x, upstream):
     torch.testing.assert_close(out, scale * (1 - k * y) * y)
     out.backward(upstream)
     # phi = C(1 - k y) is detached: dL/dx = J_y^T (phi * g)
-    analytic = torch.stack([ln_simple_jacobian(row).T @ (scale * (1 - k * yr) * g) for row, yr, g in zip(x.detach(), y, upstream)])
+    analytic = torch.stack(
+        [ln_simple_jacobian(row).T @ (scale * (1 - k * yr) * g) for row, yr, g in zip(x.detach(), y, upstream)]
+    )
     torch.testing.assert_close(x.grad, analytic)
 
 
@@ -93,10 +95,18 @@ def test_build_norm_rejects_unknown():
         build_norm("rmsnorm", 8)
 
 
-@pytest.mark.parametrize("norm_type,cls", [("adanorm", AdaNorm), ("layernorm_simple", LayerNormSimple), ("detachnorm", DetachNorm)])
+@pytest.mark.parametrize(
+    "norm_type,cls", [("adanorm", AdaNorm), ("layernorm_simple", LayerNormSimple), ("detachnorm", DetachNorm)]
+)
 def test_swap_norms_on_a_transformers_model(norm_type, cls):
-    config = BertConfig(vocab_size=50, hidden_size=16, num_hidden_layers=2, num_attention_heads=2, intermediate_size=32,
-                        layer_norm_eps=1e-7)
+    config = BertConfig(
+        vocab_size=50,
+        hidden_size=16,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=32,
+        layer_norm_eps=1e-7,
+    )
     model = BertModel(config)
     n_layernorms = sum(isinstance(m, nn.LayerNorm) for m in model.modules())
     assert swap_norms(model, norm_type) is model

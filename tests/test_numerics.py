@@ -36,9 +36,14 @@ MULTI_LABELS = (torch.arange(8 * CLASSES).reshape(8, CLASSES) % 3 == 0).float()
 
 
 def label_graph_loss(graph_position):
-    config = LabelGraphConfig(num_labels=CLASSES, graph_position=graph_position, soft_training=True,
-                              encoder_config=dict(vocab_size=10, hidden_size=8, num_hidden_layers=1,
-                                                  num_attention_heads=2, intermediate_size=8))
+    config = LabelGraphConfig(
+        num_labels=CLASSES,
+        graph_position=graph_position,
+        soft_training=True,
+        encoder_config=dict(
+            vocab_size=10, hidden_size=8, num_hidden_layers=1, num_attention_heads=2, intermediate_size=8
+        ),
+    )
     model = LabelGraphForSequenceClassification(config)
     graph = 0.7 * torch.eye(CLASSES) + 0.3 / CLASSES  # column-stochastic, off-diagonal mass
 
@@ -52,12 +57,16 @@ def label_graph_loss(graph_position):
 LOSSES = {
     "seq2seq-ce": lambda z: seq2seq_cross_entropy(z.reshape(2, 4, CLASSES), LABELS.reshape(2, 4)),
     "encouraging": lambda z: EncouragingLoss()(z, LABELS),
-    "encouraging-conservative-smoothed": lambda z: EncouragingLoss(log_end=0.75, label_smoothing=0.1,
-                                                                   bonus_label_smoothing=0.1)(z, LABELS),
-    "encouraging-focal-weighted": lambda z: EncouragingLoss(base_loss="focal", focal_gamma=2.0,
-                                                            bonus_weights=[1.0, 2.0, 0.5, 1.0, 1.0, 3.0])(z, LABELS),
-    **{f"renode-{kind}": (lambda kind: lambda z: ReNodeLoss(kind)(z[:7], LABELS[:7], COUNTS))(kind)
-       for kind in ("ce", "re-weight", "focal", "cb-softmax")},
+    "encouraging-conservative-smoothed": lambda z: EncouragingLoss(
+        log_end=0.75, label_smoothing=0.1, bonus_label_smoothing=0.1
+    )(z, LABELS),
+    "encouraging-focal-weighted": lambda z: EncouragingLoss(
+        base_loss="focal", focal_gamma=2.0, bonus_weights=[1.0, 2.0, 0.5, 1.0, 1.0, 3.0]
+    )(z, LABELS),
+    **{
+        f"renode-{kind}": (lambda kind: lambda z: ReNodeLoss(kind)(z[:7], LABELS[:7], COUNTS))(kind)
+        for kind in ("ce", "re-weight", "focal", "cb-softmax")
+    },
     "label-graph-after-sigmoid": label_graph_loss("after_sigmoid"),
     "label-graph-before-sigmoid": label_graph_loss("before_sigmoid"),
 }
@@ -121,8 +130,17 @@ class WeightsAfterEachStep(TrainerCallback):
 
 
 def trainer_for(model, tmp_path):
-    args = TrainingArguments(output_dir=str(tmp_path), max_steps=6, per_device_train_batch_size=4, learning_rate=0.1,
-                             report_to="none", save_strategy="no", logging_steps=1, disable_tqdm=True, use_cpu=True)
+    args = TrainingArguments(
+        output_dir=str(tmp_path),
+        max_steps=6,
+        per_device_train_batch_size=4,
+        learning_rate=0.1,
+        report_to="none",
+        save_strategy="no",
+        logging_steps=1,
+        disable_tqdm=True,
+        use_cpu=True,
+    )
     return Trainer(model=model, args=args, train_dataset=Points())
 
 
@@ -172,5 +190,14 @@ def test_translation_job_stops_on_a_nan_loss(verse_dataset, tmp_path, monkeypatc
 
     monkeypatch.setattr(LancoForConditionalGeneration, "forward", nan_at_third_call)
     with pytest.raises(NonFiniteLossError, match="training loss is nan at step 3"):
-        main(["--debug", "train", str(CONFIG_DIR / "explicit_sparse_bible.yaml"), f"dataset={verse_dataset}",
-              f"output_dir={tmp_path / 'run'}", *TINY_TRANSLATION_RUN, "save_steps=100"])
+        main(
+            [
+                "--debug",
+                "train",
+                str(CONFIG_DIR / "explicit_sparse_bible.yaml"),
+                f"dataset={verse_dataset}",
+                f"output_dir={tmp_path / 'run'}",
+                *TINY_TRANSLATION_RUN,
+                "save_steps=100",
+            ]
+        )

@@ -133,7 +133,10 @@ def test_bad_trials_and_unlabelled_vocabulary_are_rejected():
 
 def test_report_and_plots(tmp_path):
     scores, labels = hand_made_scores()
-    results = {"plain": openness_scores(scores, labels, VOCABULARIES), "other": openness_scores(-scores, labels, VOCABULARIES)}
+    results = {
+        "plain": openness_scores(scores, labels, VOCABULARIES),
+        "other": openness_scores(-scores, labels, VOCABULARIES),
+    }
     table = openness_markdown(results)
     assert f"| plain | {100 * (2 / 3 + 2) / 3:.2f} |" in table  # Acc-C = (2/3 + 1 + 1) / 3
     assert table.count("\n| A |") == 1
@@ -247,9 +250,13 @@ def test_repe_lambda_zero_is_the_prompts_and_one_is_the_retrieved_mean():
     retrieval = retrieve_captions(encoder, CORPUS, CLASSES, num_retrieved=6, k=100)
     plain = prompt_class_features(encoder, CLASSES, templates)
     torch.testing.assert_close(repe_class_features(encoder, CLASSES, templates, retrieval, lam=0.0), plain)
-    expected_means = torch.stack([normalized_mean(["my Cat sleeps", "a cat and a lion", "CATS everywhere"]),
-                                  normalized_mean(["a cat and a lion", "the sea at noon"]),
-                                  normalized_mean(["a photo of a bird"])])
+    expected_means = torch.stack(
+        [
+            normalized_mean(["my Cat sleeps", "a cat and a lion", "CATS everywhere"]),
+            normalized_mean(["a cat and a lion", "the sea at noon"]),
+            normalized_mean(["a photo of a bird"]),
+        ]
+    )
     torch.testing.assert_close(retrieval.retrieved_means, expected_means)
     only_retrieved = repe_class_features(encoder, CLASSES, templates, retrieval, lam=1.0)
     torch.testing.assert_close(only_retrieved, nn.functional.normalize(expected_means, dim=-1))
@@ -283,11 +290,25 @@ def tiny_clip():
     image_processor = CLIPImageProcessorPil(size={"shortest_edge": 16}, crop_size={"height": 16, "width": 16})
     config = CLIPConfig(
         projection_dim=8,
-        text_config={"vocab_size": len(tokenizer), "hidden_size": 16, "intermediate_size": 32, "num_hidden_layers": 1,
-                     "num_attention_heads": 2, "max_position_embeddings": 16, "pad_token_id": 0, "bos_token_id": 2,
-                     "eos_token_id": 3},
-        vision_config={"image_size": 16, "patch_size": 8, "hidden_size": 16, "intermediate_size": 32,
-                       "num_hidden_layers": 1, "num_attention_heads": 2},
+        text_config={
+            "vocab_size": len(tokenizer),
+            "hidden_size": 16,
+            "intermediate_size": 32,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 2,
+            "max_position_embeddings": 16,
+            "pad_token_id": 0,
+            "bos_token_id": 2,
+            "eos_token_id": 3,
+        },
+        vision_config={
+            "image_size": 16,
+            "patch_size": 8,
+            "hidden_size": 16,
+            "intermediate_size": 32,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 2,
+        },
     )
     return CLIPModel(config).eval(), CLIPProcessor(image_processor=image_processor, tokenizer=tokenizer)
 
@@ -303,8 +324,9 @@ def test_cached_features_equal_direct_ones_and_each_input_is_encoded_once():
     labels = [LABELS[i % 4] for i in range(10)]
     vocabularies = {"shapes": ["red square", "blue circle"], "nature": ["green tree", "yellow sun"]}
     templates = ["a {} emoji", "{}"]
-    evaluator = OpennessEvaluator(model, processor, images + images[:3], labels + labels[:3], vocabularies,
-                                  templates=templates, batch_size=4)
+    evaluator = OpennessEvaluator(
+        model, processor, images + images[:3], labels + labels[:3], vocabularies, templates=templates, batch_size=4
+    )
     assert evaluator.encoder.num_encoded_images == 10  # the three repeated images hit the cache
     with torch.no_grad():
         direct = model.get_image_features(pixel_values=processor(images=images, return_tensors="pt")["pixel_values"])
@@ -320,8 +342,9 @@ def test_cached_features_equal_direct_ones_and_each_input_is_encoded_once():
     assert again.to_dict() == first.to_dict()
 
     # a cold cache with another batch size gives the same features and the same scores
-    cold = OpennessEvaluator(model, processor, images + images[:3], labels + labels[:3], vocabularies,
-                             templates=templates, batch_size=1)
+    cold = OpennessEvaluator(
+        model, processor, images + images[:3], labels + labels[:3], vocabularies, templates=templates, batch_size=1
+    )
     torch.testing.assert_close(cold.image_features, evaluator.image_features)
     torch.testing.assert_close(cold.class_features(), evaluator.class_features())
     assert cold.evaluate().to_dict() == first.to_dict()
@@ -330,7 +353,9 @@ def test_cached_features_equal_direct_ones_and_each_input_is_encoded_once():
 def test_evaluator_rejects_labels_outside_the_vocabularies():
     model, processor = tiny_clip()
     with pytest.raises(ValueError, match="are in no vocabulary"):
-        OpennessEvaluator(model, processor, random_images(2), ["red square", "purple"], {"a": ["red square"], "b": ["green tree"]})
+        OpennessEvaluator(
+            model, processor, random_images(2), ["red square", "purple"], {"a": ["red square"], "b": ["green tree"]}
+        )
 
 
 def test_zero_shot_head_matches_the_transformers_pipeline(tmp_path):
@@ -341,7 +366,9 @@ def test_zero_shot_head_matches_the_transformers_pipeline(tmp_path):
     processor.save_pretrained(tmp_path)
     classifier = pipeline("zero-shot-image-classification", model=str(tmp_path))
     image = random_images(1, seed=3)[0]
-    scores = {r["label"]: r["score"] for r in classifier(image, candidate_labels=LABELS, hypothesis_template="a {} emoji")}
+    scores = {
+        r["label"]: r["score"] for r in classifier(image, candidate_labels=LABELS, hypothesis_template="a {} emoji")
+    }
 
     encoder = CLIPFeatureEncoder(model, processor)
     head = ZeroShotClassifierHead.from_prompts(encoder, LABELS, ["a {} emoji"])
@@ -379,12 +406,25 @@ def test_tiny_clip_trained_on_emoji_then_evaluated_end_to_end(tmp_path, monkeypa
 
     monkeypatch.setenv("LANCO_HF_EMOJI_PATH", str(EMOJI_TARBALL))
     model_dir = tmp_path / "clip"
-    main(["train", str(Path(__file__).parents[1] / "configs" / "clip_emoji.yaml"), f"output_dir={model_dir}",
-          "model_config.projection_dim=16", "model_config.text_config.hidden_size=16",
-          "model_config.text_config.intermediate_size=32", "model_config.text_config.num_hidden_layers=1",
-          "model_config.vision_config.hidden_size=16", "model_config.vision_config.intermediate_size=32",
-          "model_config.vision_config.num_hidden_layers=1", "image_size=16", "max_steps=3",
-          "per_device_train_batch_size=16", "tokenizer_vocab_size=400", "disable_tqdm=true"])
+    main(
+        [
+            "train",
+            str(Path(__file__).parents[1] / "configs" / "clip_emoji.yaml"),
+            f"output_dir={model_dir}",
+            "model_config.projection_dim=16",
+            "model_config.text_config.hidden_size=16",
+            "model_config.text_config.intermediate_size=32",
+            "model_config.text_config.num_hidden_layers=1",
+            "model_config.vision_config.hidden_size=16",
+            "model_config.vision_config.intermediate_size=32",
+            "model_config.vision_config.num_hidden_layers=1",
+            "image_size=16",
+            "max_steps=3",
+            "per_device_train_batch_size=16",
+            "tokenizer_vocab_size=400",
+            "disable_tqdm=true",
+        ]
+    )
     trained = json.loads((model_dir / "results.json").read_text())
     assert list(trained) == golden_results_keys("contrastive_clip")
     assert trained["train_steps"] == 3 and trained["zero_shot"]["classes"] == 98
@@ -395,14 +435,39 @@ def test_tiny_clip_trained_on_emoji_then_evaluated_end_to_end(tmp_path, monkeypa
     assert "pipeline_tag: zero-shot-image-classification" in card and "Delving into the Openness of CLIP" in card
 
     output = tmp_path / "openness"
-    main(["evaluate", "openness", "--model", str(model_dir), "--trials", "2", "--k", "5", "--num-retrieved", "50",
-          "--repe-index", "text", "image", "--output-dir", str(output)])
+    main(
+        [
+            "evaluate",
+            "openness",
+            "--model",
+            str(model_dir),
+            "--trials",
+            "2",
+            "--k",
+            "5",
+            "--num-retrieved",
+            "50",
+            "--repe-index",
+            "text",
+            "image",
+            "--output-dir",
+            str(output),
+        ]
+    )
     summary = json.loads((output / "openness.json").read_text())
     results = summary["results"]
     assert list(results) == ["prompts", "REPE (text index)", "REPE (image index)"]
-    assert summary["vocabularies"] == {"Activities": 5, "Animals & Nature": 8, "Flags": 3, "Food & Drink": 7,
-                                       "Objects": 18, "People & Body": 16, "Smileys & Emotion": 16, "Symbols": 14,
-                                       "Travel & Places": 11}
+    assert summary["vocabularies"] == {
+        "Activities": 5,
+        "Animals & Nature": 8,
+        "Flags": 3,
+        "Food & Drink": 7,
+        "Objects": 18,
+        "People & Body": 16,
+        "Smileys & Emotion": 16,
+        "Symbols": 14,
+        "Travel & Places": 11,
+    }
     # each distinct picture of the test split and of the training split (the image index) is encoded once
     dataset = emoji_dataset()
     pictures = {image_key(image) for split in ("train", "test") for image in dataset[split]["image"]}
@@ -418,7 +483,9 @@ def test_tiny_clip_trained_on_emoji_then_evaluated_end_to_end(tmp_path, monkeypa
     encoder = CLIPFeatureEncoder(model, processor)
     flags = [c for c, v in zip(test["subcategory"], test["category"]) if v == "Flags"]
     images = [im for im, v in zip(test["image"], test["category"]) if v == "Flags"]
-    head = ZeroShotClassifierHead.from_prompts(encoder, ["country flag", "flag", "subdivision flag"], summary["templates"])
+    head = ZeroShotClassifierHead.from_prompts(
+        encoder, ["country flag", "flag", "subdivision flag"], summary["templates"]
+    )
     accuracy = np.mean([p == c for p, c in zip(head.predict(encoder.encode_images(images)), flags)])
     assert results["prompts"]["vocabularies"]["Flags"]["acc_c"] == pytest.approx(accuracy)
     assert (output / "openness_extensibility.png").is_file() and "| prompts |" in (output / "openness.md").read_text()

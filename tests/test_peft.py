@@ -10,8 +10,9 @@ from transformers import AutoModelForSeq2SeqLM
 
 PEFT_METHODS = {
     "lora": lambda: LoraConfig(task_type=TaskType.SEQ_2_SEQ_LM, r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"]),
-    "ia3": lambda: IA3Config(task_type=TaskType.SEQ_2_SEQ_LM, target_modules=["k_proj", "v_proj", "fc2"],
-                             feedforward_modules=["fc2"]),
+    "ia3": lambda: IA3Config(
+        task_type=TaskType.SEQ_2_SEQ_LM, target_modules=["k_proj", "v_proj", "fc2"], feedforward_modules=["fc2"]
+    ),
 }
 
 # one config per architecture, each with the most options on (top-k, pre-norm, AdaNorm where it has them)
@@ -55,8 +56,9 @@ def test_adapter_round_trip_and_merge(architecture, method, tmp_path):
     assert torch.equal(reloaded.generate(input_ids=ids, **kwargs), adapted)
     merged = reloaded.merge_and_unload()
     assert type(merged) is type(base)
-    torch.testing.assert_close(merged(input_ids=ids, attention_mask=mask, decoder_input_ids=adapted).logits, logits,
-                               atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(
+        merged(input_ids=ids, attention_mask=mask, decoder_input_ids=adapted).logits, logits, atol=1e-4, rtol=1e-4
+    )
 
 
 def test_lora_on_the_label_graph_classifier(tmp_path):
@@ -66,8 +68,13 @@ def test_lora_on_the_label_graph_classifier(tmp_path):
     base.save_pretrained(tmp_path / "base")
     ids, mask, labels = inputs()
     # the encoder trains through LoRA; the classifier and the label graph train in full (modules_to_save)
-    config = LoraConfig(task_type=TaskType.SEQ_CLS, r=4, lora_alpha=8, target_modules=["query", "value"],
-                        modules_to_save=["classifier", "label_graph"])
+    config = LoraConfig(
+        task_type=TaskType.SEQ_CLS,
+        r=4,
+        lora_alpha=8,
+        target_modules=["query", "value"],
+        modules_to_save=["classifier", "label_graph"],
+    )
     model = get_peft_model(base, config)
     trainable = {name for name, p in model.named_parameters() if p.requires_grad}
     assert any("label_graph" in name for name in trainable) and any("lora_" in name for name in trainable)

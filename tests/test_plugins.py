@@ -15,14 +15,32 @@ from transformers import (
 import lanco_hf
 
 CONFIGS = {
-    "bert": lambda **kw: BertConfig(vocab_size=64, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-                                    intermediate_size=64, **kw),
-    "bart": lambda **kw: BartConfig(vocab_size=64, d_model=32, encoder_layers=1, decoder_layers=1,
-                                    encoder_attention_heads=4, decoder_attention_heads=4, encoder_ffn_dim=64,
-                                    decoder_ffn_dim=64, max_position_embeddings=64, **kw),
+    "bert": lambda **kw: BertConfig(
+        vocab_size=64, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64, **kw
+    ),
+    "bart": lambda **kw: BartConfig(
+        vocab_size=64,
+        d_model=32,
+        encoder_layers=1,
+        decoder_layers=1,
+        encoder_attention_heads=4,
+        decoder_attention_heads=4,
+        encoder_ffn_dim=64,
+        decoder_ffn_dim=64,
+        max_position_embeddings=64,
+        **kw,
+    ),
     "gpt2": lambda **kw: GPT2Config(vocab_size=64, n_embd=32, n_layer=2, n_head=4, n_positions=64, **kw),
-    "llama": lambda **kw: LlamaConfig(vocab_size=64, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64, **kw),
+    "llama": lambda **kw: LlamaConfig(
+        vocab_size=64,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=64,
+        **kw,
+    ),
 }
 CAUSAL = {"gpt2", "llama"}
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from conftest import CONFIG_DIR, TINY_TRANSLATION_RUN
+
 from lanco_hf.training.preemption import SIGTERM_EXIT_CODE
 
 RUN_COMPLETE_NAME = "run_complete.json"  # lanco_hf.training.run_folder.RUN_COMPLETE_NAME, the completion marker
@@ -26,8 +26,9 @@ ENV = {**os.environ, "PYTHONHASHSEED": "0"}
 
 
 def cli(*args, timeout=300, env=None):
-    return subprocess.run([sys.executable, "-m", "lanco_hf.cli", *args], capture_output=True, text=True,
-                          timeout=timeout, env=env or ENV)
+    return subprocess.run(
+        [sys.executable, "-m", "lanco_hf.cli", *args], capture_output=True, text=True, timeout=timeout, env=env or ENV
+    )
 
 
 def in_process(capsys, *args):
@@ -94,8 +95,15 @@ def test_push_uploads_only_the_files_of_a_model_repo(tmp_path):
     (run / "checkpoint-6" / "optimizer.pt").write_bytes(b"pickle")
 
     assert files_to_upload(run) == [
-        "config.json", "generation_config.json", "loss.png", "model.safetensors", "modeling_lanco.py",
-        "results.json", "runs/Dec01/events.out.tfevents.1.host", "tokenizer.json", "tokenizer_config.json",
+        "config.json",
+        "generation_config.json",
+        "loss.png",
+        "model.safetensors",
+        "modeling_lanco.py",
+        "results.json",
+        "runs/Dec01/events.out.tfevents.1.host",
+        "tokenizer.json",
+        "tokenizer_config.json",
     ]
 
 
@@ -105,8 +113,9 @@ def test_push_refuses_an_incomplete_run(tmp_path, capsys):
     run = fake_run_folder(tmp_path / "run", complete=False)
     with pytest.raises(ValueError, match=f"not a finished run \\(no {RUN_COMPLETE_NAME}.*--allow-incomplete"):
         push_run(run, "tester/x", token="hf_fake", endpoint="http://127.0.0.1:9")  # refused before any request
-    error = assert_one_line_error(in_process(capsys, "push", str(run), "tester/x"), "not a finished run",
-                                  "--allow-incomplete")
+    error = assert_one_line_error(
+        in_process(capsys, "push", str(run), "tester/x"), "not a finished run", "--allow-incomplete"
+    )
     assert "--resume" in error
 
 
@@ -117,13 +126,25 @@ def test_push_allow_incomplete_uploads_the_allowlist(tmp_path):
     run = fake_run_folder(tmp_path / "run", complete=False)
     (run / "x").symlink_to(tmp_path / "run" / "config.json")
     with FakeHub() as hub:
-        env = {**ENV, "HF_ENDPOINT": hub.endpoint, "HF_TOKEN": "hf_fake", "HF_HOME": str(tmp_path / "hf"),
-               "HF_HUB_OFFLINE": "0"}
+        env = {
+            **ENV,
+            "HF_ENDPOINT": hub.endpoint,
+            "HF_TOKEN": "hf_fake",
+            "HF_HOME": str(tmp_path / "hf"),
+            "HF_HUB_OFFLINE": "0",
+        }
         pushed = cli("push", str(run), "tester/partial", "--allow-incomplete", env=env)
         assert pushed.returncode == 0, pushed.stderr[-3000:]
         assert set(hub.repos["tester/partial"].files) == {
-            "config.json", "generation_config.json", "loss.png", "model.safetensors", "modeling_lanco.py",
-            "results.json", "runs/Dec01/events.out.tfevents.1.host", "tokenizer.json", "tokenizer_config.json",
+            "config.json",
+            "generation_config.json",
+            "loss.png",
+            "model.safetensors",
+            "modeling_lanco.py",
+            "results.json",
+            "runs/Dec01/events.out.tfevents.1.host",
+            "tokenizer.json",
+            "tokenizer_config.json",
         }
 
 
@@ -144,8 +165,9 @@ def tiny_run(verse_dataset, output, *extra):
 
 def test_a_second_run_on_a_busy_folder_fails_at_once_naming_the_holder(verse_dataset, tmp_path, capsys):
     output = tmp_path / "run"
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(output)], stdout=subprocess.PIPE, text=True,
-                              env=ENV)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(output)], stdout=subprocess.PIPE, text=True, env=ENV
+    )
     try:
         assert holder.stdout.readline().strip() == "locked"
         second = in_process(capsys, *tiny_run(verse_dataset, output))
@@ -186,13 +208,31 @@ def test_a_new_run_never_replaces_an_earlier_run_without_overwrite(verse_dataset
 # 3 and 4. exact resume after a kill or SIGTERM at the last step, the final save or evaluation; finished runs
 
 MAX_STEPS = 6
-RESUME_RUN = [*TINY_TRANSLATION_RUN, f"max_steps={MAX_STEPS}", "save_steps=3", "model_config.dropout=0.1", "seed=7",
-              "dataloader_num_workers=0", "max_test_samples=40", "max_new_tokens=32", "max_train_minutes=null"]
+RESUME_RUN = [
+    *TINY_TRANSLATION_RUN,
+    f"max_steps={MAX_STEPS}",
+    "save_steps=3",
+    "model_config.dropout=0.1",
+    "seed=7",
+    "dataloader_num_workers=0",
+    "max_test_samples=40",
+    "max_new_tokens=32",
+    "max_train_minutes=null",
+]
 
 
 def resume_command(verse_dataset, output, *extra):
-    return [sys.executable, "-m", "lanco_hf.cli", "train", CONFIG, f"dataset={verse_dataset}", f"output_dir={output}",
-            *RESUME_RUN, *extra]
+    return [
+        sys.executable,
+        "-m",
+        "lanco_hf.cli",
+        "train",
+        CONFIG,
+        f"dataset={verse_dataset}",
+        f"output_dir={output}",
+        *RESUME_RUN,
+        *extra,
+    ]
 
 
 def weights(folder):
@@ -208,9 +248,12 @@ def final_checkpoint_complete(folder) -> bool:
 @pytest.mark.slow
 def test_a_signal_after_the_last_step_resumes_without_an_extra_step(verse_dataset, tmp_path):
     reference, killed, terminated = tmp_path / "reference", tmp_path / "sigkill", tmp_path / "sigterm"
-    runs = {folder: subprocess.Popen(resume_command(verse_dataset, folder), stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, text=True, env=ENV)
-            for folder in (reference, killed, terminated)}
+    runs = {
+        folder: subprocess.Popen(
+            resume_command(verse_dataset, folder), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=ENV
+        )
+        for folder in (reference, killed, terminated)
+    }
     # the checkpoint of the last step is written: the run is in its final save or its evaluation
     signals, deadline = {killed: signal.SIGKILL, terminated: signal.SIGTERM}, time.monotonic() + 600
     while signals:
@@ -230,8 +273,9 @@ def test_a_signal_after_the_last_step_resumes_without_an_extra_step(verse_datase
         assert_one_line_error(cli("push", str(folder), "tester/partial"), "is not a")  # a saved model or finished run
 
     for folder in (killed, terminated):
-        resumed = subprocess.run(resume_command(verse_dataset, folder, "--resume"), capture_output=True, text=True,
-                                 env=ENV, timeout=600)
+        resumed = subprocess.run(
+            resume_command(verse_dataset, folder, "--resume"), capture_output=True, text=True, env=ENV, timeout=600
+        )
         assert resumed.returncode == 0, resumed.stderr[-3000:]
         assert "training is complete" in resumed.stderr
         assert json.loads((folder / "results.json").read_text())["train_steps"] == MAX_STEPS
@@ -243,8 +287,9 @@ def test_a_signal_after_the_last_step_resumes_without_an_extra_step(verse_datase
 
     # a finished run resumed is a no-op: nothing trained, nothing rewritten
     results = (reference / "results.json").read_bytes()
-    again = subprocess.run(resume_command(verse_dataset, reference, "--resume"), capture_output=True, text=True,
-                           env=ENV, timeout=600)
+    again = subprocess.run(
+        resume_command(verse_dataset, reference, "--resume"), capture_output=True, text=True, env=ENV, timeout=600
+    )
     assert again.returncode == 0 and "nothing to resume" in again.stdout, again.stderr[-3000:]
     assert (reference / "results.json").read_bytes() == results
     assert not (reference / f"checkpoint-{MAX_STEPS + 1}").exists()
@@ -307,8 +352,9 @@ def test_a_damaged_or_edited_tokenizer_cache_is_rebuilt(tmp_path, monkeypatch):
     saved.write_text(content[: len(content) // 2])  # truncated
     assert cached_bpe_tokenizer(texts, 300, "t")("the word was in the beginning").input_ids == expected
     vocabulary = json.loads(saved.read_text())
-    vocabulary["model"]["vocab"] = {token: (i + 7) % len(vocabulary["model"]["vocab"])
-                                   for token, i in vocabulary["model"]["vocab"].items()}  # edited
+    vocabulary["model"]["vocab"] = {
+        token: (i + 7) % len(vocabulary["model"]["vocab"]) for token, i in vocabulary["model"]["vocab"].items()
+    }  # edited
     saved.write_text(json.dumps(vocabulary))
     assert cached_bpe_tokenizer(texts, 300, "t")("the word was in the beginning").input_ids == expected
 
@@ -390,8 +436,10 @@ def test_killing_a_corpus_parse_stops_its_workers(signum, tmp_path):
         find_sword_root()
     except DataNotFoundError:
         pytest.skip("apt-get install sword-text-kjv sword-text-sparv")
-    under_cli = "from lanco_hf.training.preemption import exit_on_sigterm\nwith exit_on_sigterm():\n    " + \
-        PARSE.strip().replace("\n", "\n    ")  # as `lanco-hf train` runs it: SIGTERM raises SystemExit(143)
+    under_cli = (
+        "from lanco_hf.training.preemption import exit_on_sigterm\nwith exit_on_sigterm():\n    "
+        + PARSE.strip().replace("\n", "\n    ")
+    )  # as `lanco-hf train` runs it: SIGTERM raises SystemExit(143)
     code = PARSE if signum == signal.SIGKILL else under_cli
     parent = subprocess.Popen([sys.executable, "-c", code], env=ENV, stderr=subprocess.DEVNULL)
     deadline, workers = time.monotonic() + 120, set()
@@ -429,8 +477,15 @@ BAD_SETTINGS = {
 @pytest.mark.parametrize("setting", sorted(BAD_SETTINGS))
 def test_bad_settings_fail_before_any_work_in_one_line(setting, tmp_path, capsys):
     # the dataset does not exist and the run folder is never created: the check comes before both
-    result = in_process(capsys, "train", CONFIG, f"dataset={tmp_path / 'no-such-dataset'}",
-                        f"output_dir={tmp_path / 'run'}", *TINY_TRANSLATION_RUN, setting)
+    result = in_process(
+        capsys,
+        "train",
+        CONFIG,
+        f"dataset={tmp_path / 'no-such-dataset'}",
+        f"output_dir={tmp_path / 'run'}",
+        *TINY_TRANSLATION_RUN,
+        setting,
+    )
     assert_one_line_error(result, *BAD_SETTINGS[setting])
     assert not (tmp_path / "run").exists()
 
@@ -468,8 +523,9 @@ def test_translation_data_errors_name_the_setting_column_file_and_line(tmp_path)
     null = tmp_path / "null"
     write_split(null, "train", [*good, {"en": None, "es": "Y dijo Dios"}])
     write_split(null, "test", good)
-    with pytest.raises(ValueError, match=f"column 'en' \\(source_lang\\) of split 'train' is None at "
-                                         f"{null / 'train.jsonl'}, line 4"):
+    with pytest.raises(
+        ValueError, match=f"column 'en' \\(source_lang\\) of split 'train' is None at {null / 'train.jsonl'}, line 4"
+    ):
         translation_data(null)
 
     write_split(tmp_path / "ok", "train", good)

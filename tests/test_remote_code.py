@@ -33,11 +33,19 @@ LOADER = textwrap.dedent(
 
 
 ARCHITECTURES = {  # name: (config class, options, base model class, model class)
-    "explicit_sparse": (ExplicitSparseConfig, {"attn_topk": 3, "norm_type": "adanorm"}, "ExplicitSparseModel",
-                        "ExplicitSparseForConditionalGeneration"),
+    "explicit_sparse": (
+        ExplicitSparseConfig,
+        {"attn_topk": 3, "norm_type": "adanorm"},
+        "ExplicitSparseModel",
+        "ExplicitSparseForConditionalGeneration",
+    ),
     "muse": (MuseConfig, {"attn_topk": 3, "normalize_before": True}, "MuseModel", "MuseForConditionalGeneration"),
-    "cross_view": (CrossViewConfig, {"attn_topk": 3, "encoder_layers": 3}, "CrossViewModel",
-                   "CrossViewForConditionalGeneration"),
+    "cross_view": (
+        CrossViewConfig,
+        {"attn_topk": 3, "encoder_layers": 3},
+        "CrossViewModel",
+        "CrossViewForConditionalGeneration",
+    ),
 }
 
 
@@ -55,7 +63,9 @@ def test_trust_remote_code_round_trip_without_lanco_hf(name, tmp_path):
     }
     ids, mask = batch()
     decoder_ids = torch.randint(4, 99, (3, 5))
-    (tmp_path / "inputs.json").write_text(json.dumps({"ids": ids.tolist(), "mask": mask.tolist(), "decoder_ids": decoder_ids.tolist()}))
+    (tmp_path / "inputs.json").write_text(
+        json.dumps({"ids": ids.tolist(), "mask": mask.tolist(), "decoder_ids": decoder_ids.tolist()})
+    )
     loaded = run_without_lanco(LOADER, str(tmp_path / "model"), "inputs.json", cwd=tmp_path)
     assert loaded["model_module"].startswith("transformers_modules") and "lanco_hf" not in loaded["model_module"]
     assert loaded["config_module"].startswith("transformers_modules")

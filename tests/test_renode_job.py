@@ -200,8 +200,15 @@ def test_train_job_on_cora(cora_run):
     assert str(card_from_run(output)) == (output / "README.md").read_text()
     assert json.loads((output / "config.json").read_text())["model_type"] == "renode_gcn"
     with pytest.raises(ValueError, match="--resume is not supported"):  # (resuming the finished run is a no-op)
-        main(["--debug", "train", str(CONFIG_DIR / "renode_gcn_cora.yaml"), f"output_dir={output}-unfinished",
-              "--resume"])
+        main(
+            [
+                "--debug",
+                "train",
+                str(CONFIG_DIR / "renode_gcn_cora.yaml"),
+                f"output_dir={output}-unfinished",
+                "--resume",
+            ]
+        )
 
 
 def test_totoro_evaluation_reports_the_mean_conflict():

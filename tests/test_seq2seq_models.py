@@ -35,8 +35,9 @@ def model(request):
 
 
 def test_auto_classes_resolve_lanco_architectures():
-    config = AutoConfig.for_model("explicit_sparse", vocab_size=99, d_model=32, encoder_attention_heads=4,
-                                  decoder_attention_heads=4)
+    config = AutoConfig.for_model(
+        "explicit_sparse", vocab_size=99, d_model=32, encoder_attention_heads=4, decoder_attention_heads=4
+    )
     assert isinstance(config, ExplicitSparseConfig) and config.attn_topk == 8
     assert type(AutoModelForSeq2SeqLM.from_config(config)) is ExplicitSparseForConditionalGeneration
     assert type(AutoModel.from_config(config)) is ExplicitSparseModel
@@ -48,14 +49,19 @@ def test_save_load_round_trip(model, tmp_path):
     before = model(input_ids=ids, attention_mask=mask, labels=labels)
     model.save_pretrained(tmp_path / "a")
     assert sorted(p.name for p in (tmp_path / "a").iterdir() if not p.name.endswith(".py")) == [
-        "config.json", "generation_config.json", "model.safetensors"]
+        "config.json",
+        "generation_config.json",
+        "model.safetensors",
+    ]
     reloaded, info = AutoModelForSeq2SeqLM.from_pretrained(tmp_path / "a", output_loading_info=True)
     assert type(reloaded) is type(model)
     assert not any(info[key] for key in ("missing_keys", "unexpected_keys", "mismatched_keys"))
     after = reloaded.eval()(input_ids=ids, attention_mask=mask, labels=labels)
     torch.testing.assert_close(after.logits, before.logits, rtol=0, atol=0)
     reloaded.save_pretrained(tmp_path / "b")  # and once more
-    again = AutoModelForSeq2SeqLM.from_pretrained(tmp_path / "b").eval()(input_ids=ids, attention_mask=mask, labels=labels)
+    again = AutoModelForSeq2SeqLM.from_pretrained(tmp_path / "b").eval()(
+        input_ids=ids, attention_mask=mask, labels=labels
+    )
     torch.testing.assert_close(again.logits, before.logits, rtol=0, atol=0)
 
 
@@ -75,13 +81,21 @@ def test_base_model_loads_from_head_checkpoint(tmp_path):
     lm.save_pretrained(tmp_path)
     base, info = AutoModel.from_pretrained(tmp_path, output_loading_info=True)
     assert type(base) is ExplicitSparseModel and not info["missing_keys"]
-    torch.testing.assert_close(base.encoder.layers[0].self_attn.q_proj.weight, lm.model.encoder.layers[0].self_attn.q_proj.weight)
+    torch.testing.assert_close(
+        base.encoder.layers[0].self_attn.q_proj.weight, lm.model.encoder.layers[0].self_attn.q_proj.weight
+    )
 
 
 def test_tied_weights_share_storage_and_reload(tmp_path):
     model = build("topk-postnorm")
-    pointers = {p.data_ptr() for p in (model.lm_head.weight, model.model.encoder.embed_tokens.weight,
-                                        model.model.decoder.embed_tokens.weight)}
+    pointers = {
+        p.data_ptr()
+        for p in (
+            model.lm_head.weight,
+            model.model.encoder.embed_tokens.weight,
+            model.model.decoder.embed_tokens.weight,
+        )
+    }
     assert len(pointers) == 1
     model.save_pretrained(tmp_path)
     from safetensors import safe_open
@@ -120,8 +134,13 @@ def test_stepwise_decoding_with_cache_equals_full_forward(model, cache_argument)
     encoder_outputs = model.get_encoder()(input_ids=ids, attention_mask=mask)
     cache, steps = None, []
     for t in range(decoder_ids.shape[1]):
-        out = model(encoder_outputs=encoder_outputs, attention_mask=mask, decoder_input_ids=decoder_ids[:, t : t + 1],
-                    use_cache=True, **{cache_argument: cache})
+        out = model(
+            encoder_outputs=encoder_outputs,
+            attention_mask=mask,
+            decoder_input_ids=decoder_ids[:, t : t + 1],
+            use_cache=True,
+            **{cache_argument: cache},
+        )
         cache = out[1]  # the cache field, whatever the installed transformers calls it
         assert cache.get_seq_length() == t + 1
         steps.append(out.logits)
@@ -139,7 +158,9 @@ def test_old_cache_name_warns_like_transformers_and_still_works(model):
     encoder_outputs = model.get_encoder()(input_ids=ids, attention_mask=mask)
 
     def first_step_cache():
-        return model(encoder_outputs=encoder_outputs, attention_mask=mask, decoder_input_ids=ids[:, :1], use_cache=True)[1]
+        return model(
+            encoder_outputs=encoder_outputs, attention_mask=mask, decoder_input_ids=ids[:, :1], use_cache=True
+        )[1]
 
     step = dict(encoder_outputs=encoder_outputs, attention_mask=mask, decoder_input_ids=ids[:, 1:2], use_cache=True)
     with warnings.catch_warnings(record=True) as caught:
@@ -150,8 +171,13 @@ def test_old_cache_name_warns_like_transformers_and_still_works(model):
         warnings.simplefilter("always")
         old = model(**step, past_key_values=first_step_cache()).logits
     torch.testing.assert_close(old, new)
-    renamed = [w for w in caught if issubclass(w.category, FutureWarning) and "`past_key_values` is deprecated" in
-               str(w.message) and "Use `cache` instead" in str(w.message)]
+    renamed = [
+        w
+        for w in caught
+        if issubclass(w.category, FutureWarning)
+        and "`past_key_values` is deprecated" in str(w.message)
+        and "Use `cache` instead" in str(w.message)
+    ]
     assert len(renamed) == (1 if CACHE_FIELD == "cache" else 0)
 
 
@@ -181,7 +207,9 @@ def test_sdpa_and_eager_attention_agree(name, padded):
 def test_output_attentions_are_real_topk_probabilities():
     model = build("topk-postnorm")  # attn_topk = 3
     ids, mask = batch(lengths=(7, 5, 3))
-    out = model(input_ids=ids, attention_mask=mask, decoder_input_ids=torch.randint(4, 99, (3, 6)), output_attentions=True)
+    out = model(
+        input_ids=ids, attention_mask=mask, decoder_input_ids=torch.randint(4, 99, (3, 6)), output_attentions=True
+    )
     for attentions in (out.encoder_attentions, out.decoder_attentions, out.cross_attentions):
         assert len(attentions) == 2
         for probs in attentions:
@@ -199,7 +227,9 @@ def test_topk_targets_select_where_sparsity_applies():
     assert layer.encoder_attn.attn_topk == 3 and layer.self_attn.attn_topk is None
     assert model.model.encoder.layers[0].self_attn.attn_topk is None
     ids, mask = batch(lengths=(7, 7, 7))
-    out = model(input_ids=ids, attention_mask=mask, decoder_input_ids=torch.randint(4, 99, (3, 6)), output_attentions=True)
+    out = model(
+        input_ids=ids, attention_mask=mask, decoder_input_ids=torch.randint(4, 99, (3, 6)), output_attentions=True
+    )
     assert ((out.encoder_attentions[0] > 0).sum(-1) == 7).all()
     assert ((out.cross_attentions[0] > 0).sum(-1) <= 3).all()
 

@@ -21,8 +21,13 @@ class ToyDataArguments:
 
 
 def test_arguments_come_from_the_signature_in_order():
-    def runner(model_args: ModelArguments, data_args: ToyDataArguments, training_args: TrainingArguments,
-               loss_args: LossArguments | None = None, resume: bool = False) -> dict:
+    def runner(
+        model_args: ModelArguments,
+        data_args: ToyDataArguments,
+        training_args: TrainingArguments,
+        loss_args: LossArguments | None = None,
+        resume: bool = False,
+    ) -> dict:
         return {}
 
     assert argument_dataclasses(runner) == (ModelArguments, ToyDataArguments, TrainingArguments, LossArguments)

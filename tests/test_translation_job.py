@@ -25,9 +25,12 @@ def test_shipped_translation_configs_parse(path, tmp_path):
 
 def test_overrides_and_unknown_keys(tmp_path):
     path = tmp_path / "run.yaml"
-    path.write_text(yaml.safe_dump({"model_type": "explicit_sparse", "model_config": {"d_model": 64}, "output_dir": "x"}))
-    config = load_run_config(path, ["model_config.attn_topk=4", "seed=7", "max_train_minutes=1.5", "save_strategy=no",
-                                    "learning_rate=2e-3"])
+    path.write_text(
+        yaml.safe_dump({"model_type": "explicit_sparse", "model_config": {"d_model": 64}, "output_dir": "x"})
+    )
+    config = load_run_config(
+        path, ["model_config.attn_topk=4", "seed=7", "max_train_minutes=1.5", "save_strategy=no", "learning_rate=2e-3"]
+    )
     model_args, data_args, training_args = parse_run_config(config, PARSERS)
     assert model_args.model_config == {"d_model": 64, "attn_topk": 4} and training_args.seed == 7
     assert data_args.max_train_minutes == 1.5 and training_args.save_strategy == "no"
@@ -44,8 +47,17 @@ def test_overrides_and_unknown_keys(tmp_path):
 def test_train_command_end_to_end(tiny_translation_run):
     output, stdout = tiny_translation_run
     files = {p.name for p in output.iterdir()}
-    assert {"model.safetensors", "config.json", "generation_config.json", "tokenizer.json", "README.md",
-            "results.json", "test_translations.txt", "pipeline_translation.py", "checkpoint-6"} <= files
+    assert {
+        "model.safetensors",
+        "config.json",
+        "generation_config.json",
+        "tokenizer.json",
+        "README.md",
+        "results.json",
+        "test_translations.txt",
+        "pipeline_translation.py",
+        "checkpoint-6",
+    } <= files
     assert not any(name.endswith((".bin", ".pt", ".pkl")) for name in files)
     results = json.loads((output / "results.json").read_text())
     assert list(results) == golden_results_keys("translation_explicit_sparse_encouraging")

@@ -5,6 +5,7 @@ import json
 
 import pytest
 import torch
+from helpers import tiny_config
 from safetensors.torch import load_file
 from transformers import AutoConfig, AutoModelForSeq2SeqLM
 
@@ -14,8 +15,6 @@ from lanco_hf import (
     ReNodeGCNConfig,
     ReNodeGCNForNodeClassification,
 )
-
-from helpers import tiny_config
 
 
 @pytest.fixture

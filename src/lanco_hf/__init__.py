@@ -4,35 +4,36 @@
 attention with transformers' attention interface (``attn_implementation="lanco_topk"``).
 """
 
+from .evaluation.retrieval import isd, recall_at_k
+from .graph import personalized_pagerank, totoro
+from .losses import EncouragingLoss
+from .losses.iais import IAISLoss
+from .losses.renode import ReNodeLoss, renode_weights
 from .modeling import (
     AdaNorm,
+    CrossViewConfig,
+    CrossViewForConditionalGeneration,
+    CrossViewModel,
     DetachNorm,
     ExplicitSparseConfig,
     ExplicitSparseForConditionalGeneration,
     ExplicitSparseModel,
+    LabelGraphConfig,
+    LabelGraphForSequenceClassification,
     LancoForConditionalGeneration,
     LancoModel,
     LancoSeq2SeqConfig,
     LayerNormSimple,
+    MuseConfig,
+    MuseForConditionalGeneration,
+    MuseModel,
+    ReNodeGCNConfig,
+    ReNodeGCNForNodeClassification,
+    cooccurrence_graph,
     register_topk_attention,
     swap_norms,
     topk_attention_forward,
 )
-from .losses import EncouragingLoss
-from .modeling import (
-    CrossViewConfig,
-    CrossViewForConditionalGeneration,
-    CrossViewModel,
-    MuseConfig,
-    MuseForConditionalGeneration,
-    MuseModel,
-)
-from .modeling import LabelGraphConfig, LabelGraphForSequenceClassification, cooccurrence_graph
-from .graph import personalized_pagerank, totoro
-from .losses.renode import ReNodeLoss, renode_weights
-from .modeling import ReNodeGCNConfig, ReNodeGCNForNodeClassification
-from .losses.iais import IAISLoss
-from .evaluation.retrieval import isd, recall_at_k
 
 __version__ = "0.1.0"
 

@@ -20,9 +20,18 @@ index_of = {tuple(row["input_ids"]): i for i, row in enumerate(dataset)}
 assert len(index_of) == len(dataset)
 
 torch.manual_seed(0)
-config = lanco_hf.ExplicitSparseConfig(vocab_size=len(tokenizer), d_model=32, encoder_layers=1, decoder_layers=1,
-                                       encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=64,
-                                       decoder_ffn_dim=64, dropout=0.0, attn_topk=4)
+config = lanco_hf.ExplicitSparseConfig(
+    vocab_size=len(tokenizer),
+    d_model=32,
+    encoder_layers=1,
+    decoder_layers=1,
+    encoder_attention_heads=2,
+    decoder_attention_heads=2,
+    encoder_ffn_dim=64,
+    decoder_ffn_dim=64,
+    dropout=0.0,
+    attn_topk=4,
+)
 model = lanco_hf.ExplicitSparseForConditionalGeneration(config)
 seen = []
 
@@ -43,10 +52,20 @@ def collate(features):
 
 
 args = Seq2SeqTrainingArguments(
-    output_dir=str(out / "trainer"), per_device_train_batch_size=per_device_batch, max_steps=6, learning_rate=0.5,
+    output_dir=str(out / "trainer"),
+    per_device_train_batch_size=per_device_batch,
+    max_steps=6,
+    learning_rate=0.5,
     optim="sgd",  # plain SGD: Adam would amplify float noise in the (zero) gradient of the key biases
-    use_cpu=True, ddp_backend="gloo" if int(os.environ.get("WORLD_SIZE", 1)) > 1 else None, save_strategy="no", report_to="none", seed=0, logging_steps=1,
-    dataloader_num_workers=0, disable_tqdm=True, ddp_find_unused_parameters=False,
+    use_cpu=True,
+    ddp_backend="gloo" if int(os.environ.get("WORLD_SIZE", 1)) > 1 else None,
+    save_strategy="no",
+    report_to="none",
+    seed=0,
+    logging_steps=1,
+    dataloader_num_workers=0,
+    disable_tqdm=True,
+    ddp_find_unused_parameters=False,
 )
 trainer = Seq2SeqTrainer(model=model, args=args, train_dataset=dataset, data_collator=collate, callbacks=[Record()])
 trainer.train()

@@ -38,8 +38,10 @@ class OpennessArguments:
     query_template: str | None = field(default=None, metadata={"help": "REPE query (default: the first template)."})
     repe_index: list[str] = field(
         default_factory=lambda: ["text"],
-        metadata={"help": "Search the corpus by its captions' text features ('text'), by its images' features "
-                          "('image', LAION-style), both, or 'none' (no REPE)."},
+        metadata={
+            "help": "Search the corpus by its captions' text features ('text'), by its images' features "
+            "('image', LAION-style), both, or 'none' (no REPE)."
+        },
     )
     batch_size: int = 64
     output_dir: str = "runs/openness"
@@ -84,13 +86,27 @@ def run(args: OpennessArguments) -> dict:
     test = dataset[args.split]
     vocabularies = vocabularies_of(dataset.values(), args.class_column, args.vocabulary_column)
     evaluator = OpennessEvaluator(
-        model, processor, test[args.image_column], test[args.class_column], vocabularies,
-        templates=templates, trials=args.trials, seed=args.seed, batch_size=args.batch_size, progress=True,
+        model,
+        processor,
+        test[args.image_column],
+        test[args.class_column],
+        vocabularies,
+        templates=templates,
+        trials=args.trials,
+        seed=args.seed,
+        batch_size=args.batch_size,
+        progress=True,
     )
     results: dict[str, OpennessResult] = {"prompts": evaluator.evaluate()}
     retrievals = repe_retrievals(
-        evaluator, dataset[args.corpus_split], args.caption_column, args.image_column, args.repe_index, args.k,
-        args.num_retrieved, query_template,
+        evaluator,
+        dataset[args.corpus_split],
+        args.caption_column,
+        args.image_column,
+        args.repe_index,
+        args.k,
+        args.num_retrieved,
+        query_template,
     )
     for name, retrieval in retrievals.items():
         results[name] = evaluator.evaluate(evaluator.repe_features(retrieval, args.lam))
@@ -103,9 +119,14 @@ def run(args: OpennessArguments) -> dict:
         "classes": len(evaluator.classnames),
         "vocabularies": {name: len(classes) for name, classes in vocabularies.items()},
         "templates": templates,
-        "repe": {"lam": args.lam, "k": args.k, "num_retrieved": args.num_retrieved, "corpus_split": args.corpus_split,
-                 "query_template": query_template,
-                 "retrievals": {name: retrieval.to_dict() for name, retrieval in retrievals.items()}},
+        "repe": {
+            "lam": args.lam,
+            "k": args.k,
+            "num_retrieved": args.num_retrieved,
+            "corpus_split": args.corpus_split,
+            "query_template": query_template,
+            "retrievals": {name: retrieval.to_dict() for name, retrieval in retrievals.items()},
+        },
         "encoded": {"images": evaluator.encoder.num_encoded_images, "texts": evaluator.encoder.num_encoded_texts},
     }
     output_dir = Path(args.output_dir)

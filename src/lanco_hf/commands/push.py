@@ -19,8 +19,9 @@ class PushCommandArguments:
 
 
 def register(commands) -> None:
-    parser = add_command(commands, "push", __doc__, "upload a finished run folder to the Hugging Face Hub",
-                         (PushCommandArguments,))
+    parser = add_command(
+        commands, "push", __doc__, "upload a finished run folder to the Hugging Face Hub", (PushCommandArguments,)
+    )
     parser.add_argument("run_dir", help="the output_dir of a finished run")
     parser.add_argument("repo_id", help="the Hub repo, e.g. USER/NAME")
     parser.set_defaults(handler=push)

@@ -28,8 +28,14 @@ def tasks_epilog() -> str:
 
 
 def register(commands) -> None:
-    parser = add_command(commands, "train", __doc__, "train, evaluate, save and reload a model from a YAML run config",
-                         (TrainCommandArguments,), epilog_factory=tasks_epilog)
+    parser = add_command(
+        commands,
+        "train",
+        __doc__,
+        "train, evaluate, save and reload a model from a YAML run config",
+        (TrainCommandArguments,),
+        epilog_factory=tasks_epilog,
+    )
     parser.add_argument("config", help="YAML run config (see configs/)")
     parser.add_argument("overrides", nargs="*", help="key=value settings overriding the YAML (dotted keys nest)")
     parser.set_defaults(handler=train)
@@ -60,5 +66,8 @@ def train(args: argparse.Namespace) -> None:
             keep_freed_memory_in_heap()
             task.runner(*parsed, resume=options.resume)
     if options.push_to_hub:
-        push(argparse.Namespace(run_dir=output_dir, repo_id=options.push_to_hub, private=options.private,
-                                allow_incomplete=False))
+        push(
+            argparse.Namespace(
+                run_dir=output_dir, repo_id=options.push_to_hub, private=options.private, allow_incomplete=False
+            )
+        )

@@ -44,7 +44,9 @@ def find_sword_root(sword_path: str | os.PathLike | None = None) -> Path:
         if {ENGLISH_MODULE.lower(), SPANISH_MODULE.lower()} <= confs:
             return root
     searched = ", ".join(str(c) for c in filter(None, candidates))
-    raise DataNotFoundError(f"SWORD modules {ENGLISH_MODULE} and {SPANISH_MODULE} not found in {searched}; {INSTALL_HINT}")
+    raise DataNotFoundError(
+        f"SWORD modules {ENGLISH_MODULE} and {SPANISH_MODULE} not found in {searched}; {INSTALL_HINT}"
+    )
 
 
 def _open_bibles(root: str):
@@ -104,7 +106,14 @@ def read_bible_pairs(sword_path: str | os.PathLike | None = None, books: list[st
     names = [book.name for book in all_books]
     pool = ProcessPoolExecutor(max_workers=min(len(names), os.cpu_count() or 1), initializer=exit_with_parent)
     try:
-        per_book = list(tqdm(pool.map(_read_book, [root] * len(names), names), total=len(names), desc="Reading SWORD modules", unit="book"))
+        per_book = list(
+            tqdm(
+                pool.map(_read_book, [root] * len(names), names),
+                total=len(names),
+                desc="Reading SWORD modules",
+                unit="book",
+            )
+        )
     except BaseException:  # interrupted (SIGTERM / Ctrl-C in the parent) or failed: stop the workers now
         workers = list(getattr(pool, "_processes", None) or {})  # pids; shutdown() forgets them
         pool.shutdown(wait=False, cancel_futures=True)

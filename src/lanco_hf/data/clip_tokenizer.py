@@ -12,10 +12,17 @@ from collections.abc import Iterable
 
 from transformers import PreTrainedTokenizerFast
 
-SPECIAL_TOKENS = {"pad_token": "<pad>", "unk_token": "<unk>", "bos_token": "<|startoftext|>", "eos_token": "<|endoftext|>"}
+SPECIAL_TOKENS = {
+    "pad_token": "<pad>",
+    "unk_token": "<unk>",
+    "bos_token": "<|startoftext|>",
+    "eos_token": "<|endoftext|>",
+}
 
 
-def train_clip_tokenizer(texts: Iterable[str], vocab_size: int = 2000, model_max_length: int = 32) -> PreTrainedTokenizerFast:
+def train_clip_tokenizer(
+    texts: Iterable[str], vocab_size: int = 2000, model_max_length: int = 32
+) -> PreTrainedTokenizerFast:
     """A lower-cased byte-level BPE over ``texts``; encodings are truncated at ``model_max_length`` tokens
     when called with ``truncation=True`` (the text model's ``max_position_embeddings``)."""
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
@@ -41,5 +48,8 @@ def train_clip_tokenizer(texts: Iterable[str], vocab_size: int = 2000, model_max
         special_tokens=[(bos, tokenizer.token_to_id(bos)), (eos, tokenizer.token_to_id(eos))],
     )
     return PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer, model_max_length=model_max_length, clean_up_tokenization_spaces=False, **SPECIAL_TOKENS
+        tokenizer_object=tokenizer,
+        model_max_length=model_max_length,
+        clean_up_tokenization_spaces=False,
+        **SPECIAL_TOKENS,
     )

@@ -96,11 +96,15 @@ def load_debtags_corpus(lists_dir: str | os.PathLike | None = None) -> tuple[lis
     return cached_jsonl(path, lambda: read_debtags_corpus(lists_dir))
 
 
-def select_tags(records: Sequence[dict], facets: Sequence[str] = TOPICAL_FACETS, tags_per_facet: int = TAGS_PER_FACET) -> list[str]:
+def select_tags(
+    records: Sequence[dict], facets: Sequence[str] = TOPICAL_FACETS, tags_per_facet: int = TAGS_PER_FACET
+) -> list[str]:
     """The ``tags_per_facet`` most frequent tags of each facet in ``facets`` (ties by name; placeholder ``TODO``
     tags excluded), facet by facet."""
     if not facets or isinstance(facets, str):
-        raise ValueError(f"facets must be a non-empty list of debtags facets such as {list(TOPICAL_FACETS)}, got {facets!r}")
+        raise ValueError(
+            f"facets must be a non-empty list of debtags facets such as {list(TOPICAL_FACETS)}, got {facets!r}"
+        )
     if isinstance(tags_per_facet, bool) or not isinstance(tags_per_facet, int) or tags_per_facet < 1:
         raise ValueError(f"tags_per_facet={tags_per_facet!r} is out of range; allowed: an integer >= 1")
     counts = Counter(tag for record in records for tag in record["tags"])
@@ -141,12 +145,16 @@ def debtags_dataset(
             row = {"package": record["package"], "text": record["text"], "tags": tags, "labels": labels}
             splits[split_of(record["text"], validation_fraction, test_fraction)].append(row)
     features = Features(
-        {"package": Value("string"), "text": Value("string"), "tags": List(ClassLabel(names=names)),
-         "labels": List(Value("float32"))}
+        {
+            "package": Value("string"),
+            "text": Value("string"),
+            "tags": List(ClassLabel(names=names)),
+            "labels": List(Value("float32")),
+        }
     )
     info = DatasetInfo(
         features=features,
         description=f"Debian package descriptions with {len(names)} debtags of the facets {', '.join(facets)} "
-                    f"({tags_per_facet} per facet), corpus sha256 {sha}"
+        f"({tags_per_facet} per facet), corpus sha256 {sha}",
     )
     return DatasetDict({name: Dataset.from_list(rows, features=features, info=info) for name, rows in splits.items()})

@@ -195,22 +195,26 @@ def emoji_dataset(
         if record["category"] in exclude_categories:
             continue
         subcategory = readable_subcategory(record["subcategory"])
-        splits[emoji_split(record["unified"], test_fraction)].append({
-            "image": str(folder / record["image"]),
-            "unified": record["unified"],
-            "name": record["name"],
-            "keywords": record["keywords"],
-            "category": record["category"],
-            "subcategory": subcategory,
-            "captions": emoji_captions(record["name"], record["keywords"], subcategory),
-        })
-    features = Features({
-        "image": Image(),
-        "unified": Value("string"),
-        "name": Value("string"),
-        "keywords": Sequence(Value("string")),
-        "category": Value("string"),
-        "subcategory": Value("string"),
-        "captions": Sequence(Value("string")),
-    })
+        splits[emoji_split(record["unified"], test_fraction)].append(
+            {
+                "image": str(folder / record["image"]),
+                "unified": record["unified"],
+                "name": record["name"],
+                "keywords": record["keywords"],
+                "category": record["category"],
+                "subcategory": subcategory,
+                "captions": emoji_captions(record["name"], record["keywords"], subcategory),
+            }
+        )
+    features = Features(
+        {
+            "image": Image(),
+            "unified": Value("string"),
+            "name": Value("string"),
+            "keywords": Sequence(Value("string")),
+            "category": Value("string"),
+            "subcategory": Value("string"),
+            "captions": Sequence(Value("string")),
+        }
+    )
     return DatasetDict({name: Dataset.from_list(rows, features=features) for name, rows in splits.items()})

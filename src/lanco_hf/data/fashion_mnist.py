@@ -96,5 +96,8 @@ def long_tailed_indices(labels: np.ndarray, imbalance_ratio: float, seed: int = 
     classes = np.unique(labels)
     sizes = [int((labels == c).sum()) for c in classes]
     rng = np.random.default_rng(seed)
-    kept = [rng.permutation(np.flatnonzero(labels == c))[:n] for c, n in zip(classes, long_tailed_counts(sizes, imbalance_ratio))]
+    kept = [
+        rng.permutation(np.flatnonzero(labels == c))[:n]
+        for c, n in zip(classes, long_tailed_counts(sizes, imbalance_ratio))
+    ]
     return np.sort(np.concatenate(kept))

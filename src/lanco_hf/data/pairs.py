@@ -10,7 +10,9 @@ from torch.utils.data import Dataset
 def encode_pairs(processor, captions: list[str], images: list, max_text_length: int) -> tuple[dict, dict]:
     """Tokenised captions (``input_ids``, ``attention_mask``, padded to the longest) and processed images
     (``pixel_values``, ``pixel_mask``) with a ViLT-style processor (tokenizer + image processor)."""
-    texts = processor.tokenizer(captions, padding=True, truncation=True, max_length=max_text_length, return_tensors="pt")
+    texts = processor.tokenizer(
+        captions, padding=True, truncation=True, max_length=max_text_length, return_tensors="pt"
+    )
     pixels = processor.image_processor(images, return_tensors="pt")
     return {key: texts[key] for key in ("input_ids", "attention_mask")}, dict(pixels)
 

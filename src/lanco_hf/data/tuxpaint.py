@@ -110,7 +110,8 @@ def tuxpaint_retrieval_dataset(
     ``category`` and ``image`` (a PIL image, letterboxed to ``image_size`` pixels).
 
     ``dataset.info.description`` records the content hash of the cached stamp list."""
-    from datasets import Dataset, DatasetDict, DatasetInfo, Features, Image as ImageFeature, Value
+    from datasets import Dataset, DatasetDict, DatasetInfo, Features, Value
+    from datasets import Image as ImageFeature
 
     for name, value in (("validation_fraction", validation_fraction), ("test_fraction", test_fraction)):
         if not 0.0 < value < 0.5:
@@ -121,8 +122,9 @@ def tuxpaint_retrieval_dataset(
     for record, image in zip(records, images):
         split = split_of(record["id"], validation_fraction, test_fraction)
         splits[split].append({**record, "image": Image.fromarray(image)})
-    features = Features({"id": Value("string"), "caption": Value("string"), "category": Value("string"),
-                         "image": ImageFeature()})
+    features = Features(
+        {"id": Value("string"), "caption": Value("string"), "category": Value("string"), "image": ImageFeature()}
+    )
     description = f"Tux Paint stamps (tuxpaint-stamps-default), {image_size}px, list sha256 {sha}"
     info = DatasetInfo(description=description, features=features)
     return DatasetDict({name: Dataset.from_list(rows, features=features, info=info) for name, rows in splits.items()})

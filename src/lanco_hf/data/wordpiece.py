@@ -7,11 +7,18 @@ from collections.abc import Iterable
 
 from transformers import PreTrainedTokenizerFast
 
-SPECIAL_TOKENS = {"pad_token": "[PAD]", "unk_token": "[UNK]", "cls_token": "[CLS]", "sep_token": "[SEP]",
-                  "mask_token": "[MASK]"}
+SPECIAL_TOKENS = {
+    "pad_token": "[PAD]",
+    "unk_token": "[UNK]",
+    "cls_token": "[CLS]",
+    "sep_token": "[SEP]",
+    "mask_token": "[MASK]",
+}
 
 
-def train_wordpiece_tokenizer(texts: Iterable[str], vocab_size: int = 2000, min_frequency: int = 1) -> PreTrainedTokenizerFast:
+def train_wordpiece_tokenizer(
+    texts: Iterable[str], vocab_size: int = 2000, min_frequency: int = 1
+) -> PreTrainedTokenizerFast:
     """WordPiece over ``texts``; ids 0-4 are ``[PAD] [UNK] [CLS] [SEP] [MASK]`` and every encoding is
     ``[CLS] ... [SEP]``."""
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
@@ -23,7 +30,10 @@ def train_wordpiece_tokenizer(texts: Iterable[str], vocab_size: int = 2000, min_
     tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     tokenizer.decoder = decoders.WordPiece()
     trainer = trainers.WordPieceTrainer(
-        vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=list(SPECIAL_TOKENS.values()), show_progress=False
+        vocab_size=vocab_size,
+        min_frequency=min_frequency,
+        special_tokens=list(SPECIAL_TOKENS.values()),
+        show_progress=False,
     )
     tokenizer.train_from_iterator(texts, trainer=trainer)
     cls, sep = SPECIAL_TOKENS["cls_token"], SPECIAL_TOKENS["sep_token"]

@@ -139,7 +139,9 @@ def _check_vocabularies(vocabularies: Mapping[str, Sequence[int]], num_classes: 
             if not 0 <= c < num_classes:
                 raise ValueError(f"vocabularies[{name!r}] holds class {c}; allowed: 0..{num_classes - 1}")
             if c in seen:
-                raise ValueError(f"class {c} is in vocabularies {seen[c]!r} and {name!r}; vocabularies must be disjoint")
+                raise ValueError(
+                    f"class {c} is in vocabularies {seen[c]!r} and {name!r}; vocabularies must be disjoint"
+                )
             seen[c] = name
         if not torch.isin(labels, torch.as_tensor(list(classes))).any():
             raise ValueError(f"vocabularies[{name!r}] has no labelled image; its Acc-C is undefined")
@@ -254,7 +256,9 @@ class OpennessEvaluator:
         index: torch.Tensor | None = None,
     ) -> RepeRetrieval:
         """REPE's retrieval for every class from ``corpus`` (see ``repe.retrieve_captions``)."""
-        return retrieve_captions(self.encoder, corpus, self.classnames, caption_column, query_template, num_retrieved, k, index)
+        return retrieve_captions(
+            self.encoder, corpus, self.classnames, caption_column, query_template, num_retrieved, k, index
+        )
 
     def repe_features(self, retrieval: RepeRetrieval, lam: float = 0.25) -> torch.Tensor:
         """REPE class features from ``retrieval`` with mixing weight ``lam`` (see ``repe.repe_class_features``)."""
@@ -269,7 +273,9 @@ class OpennessEvaluator:
                 f"class_features has shape {tuple(class_features.shape)}; expected "
                 f"({len(self.classnames)}, {self.image_features.shape[1]}) in classnames order"
             )
-        return openness_scores(self.image_features @ class_features.T.float(), self.labels, self.vocabularies, self.trials, self.seed)
+        return openness_scores(
+            self.image_features @ class_features.T.float(), self.labels, self.vocabularies, self.trials, self.seed
+        )
 
 
 def vocabularies_of(splits, class_column: str, vocabulary_column: str) -> dict[str, list[str]]:
@@ -296,15 +302,23 @@ def caption_rows(split, caption_column: str) -> tuple[list[str], list[int]]:
 
 
 def repe_retrievals(
-    evaluator: OpennessEvaluator, corpus, caption_column: str, image_column: str, kinds: list[str], k: int,
-    num_retrieved: int, query_template: str,
+    evaluator: OpennessEvaluator,
+    corpus,
+    caption_column: str,
+    image_column: str,
+    kinds: list[str],
+    k: int,
+    num_retrieved: int,
+    query_template: str,
 ) -> dict[str, RepeRetrieval]:
     """REPE's retrieval from the captions of ``corpus`` (a split), searched by the captions' own text features
     (``"text"``) and / or by the features of the images they describe (``"image"``, as LAION's index)."""
     captions, rows = caption_rows(corpus, caption_column)
     retrievals = {}
     for kind in kinds:
-        index = evaluator.encoder.encode_images(corpus[image_column])[torch.as_tensor(rows)] if kind == "image" else None
+        index = (
+            evaluator.encoder.encode_images(corpus[image_column])[torch.as_tensor(rows)] if kind == "image" else None
+        )
         retrievals[f"REPE ({kind} index)"] = evaluator.retrieve(
             captions, k=k, num_retrieved=num_retrieved, query_template=query_template, index=index
         )

@@ -15,7 +15,9 @@ if TYPE_CHECKING:
 def openness_markdown(results: Mapping[str, OpennessResult]) -> str:
     """The averaged scores per method, then Acc-C / Acc-E / Acc-S per target vocabulary (percentages)."""
     lines = ["| method | Acc-C (%) | Acc-E (%) | Acc-S (%) |", "|---|---|---|---|"]
-    lines += [f"| {name} | {100 * r.acc_c:.2f} | {100 * r.acc_e:.2f} | {100 * r.acc_s:.2f} |" for name, r in results.items()]
+    lines += [
+        f"| {name} | {100 * r.acc_c:.2f} | {100 * r.acc_e:.2f} | {100 * r.acc_s:.2f} |" for name, r in results.items()
+    ]
     names = list(results)
     header = " | ".join(f"{name}: {metric}" for name in names for metric in ("C", "E", "S"))
     lines += ["", f"| target vocabulary | {header} |", "|---" * (1 + 3 * len(names)) + "|"]
@@ -28,7 +30,9 @@ def openness_markdown(results: Mapping[str, OpennessResult]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot_openness_curves(results: Mapping[str, OpennessResult], output_dir: str | Path, prefix: str = "openness") -> list[Path]:
+def plot_openness_curves(
+    results: Mapping[str, OpennessResult], output_dir: str | Path, prefix: str = "openness"
+) -> list[Path]:
     """Write ``{prefix}_extensibility.png`` (``Acc_j``) and ``{prefix}_stability.png`` (``S_j``), averaged over
     target vocabularies and trials, against the number of vocabularies in ``U_j``; returns the two paths."""
     import matplotlib

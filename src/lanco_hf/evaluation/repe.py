@@ -117,7 +117,8 @@ def repe_class_features(
     check_templates(templates)
     mixed = [
         nn.functional.normalize(
-            (1 - lam) * encoder.encode_texts([format_prompt(t, c) for c in classnames]) + lam * retrieval.retrieved_means,
+            (1 - lam) * encoder.encode_texts([format_prompt(t, c) for c in classnames])
+            + lam * retrieval.retrieved_means,
             dim=-1,
         )
         for t in templates

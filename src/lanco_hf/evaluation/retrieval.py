@@ -58,7 +58,9 @@ def recall_at_k(
     if not ks or any(isinstance(k, bool) or not isinstance(k, int) or k < 1 for k in ks):
         raise ValueError(f"ks={ks!r}: allowed values are positive integers")
     ranks = {"t2i": _ranks(scores, relevant), "i2t": _ranks(scores.T, relevant.T)}
-    metrics = {f"{direction}_recall@{k}": (rank < k).double().mean().item() for direction, rank in ranks.items() for k in ks}
+    metrics = {
+        f"{direction}_recall@{k}": (rank < k).double().mean().item() for direction, rank in ranks.items() for k in ks
+    }
     metrics["recall_mean"] = float(np.mean(list(metrics.values())))
     return metrics
 
@@ -117,8 +119,11 @@ def retrieval_compute_metrics(eval_prediction) -> dict[str, float]:
     for column, name in enumerate(PAIR_VALUES[: predictions.shape[1] - 1], start=1):
         values[name] = np.empty(shape)
         values[name][labels[:, 0], labels[:, 1]] = predictions[:, column]
-    return retrieval_metrics(torch.from_numpy(scores), torch.from_numpy(relevant),
-                             pair_values={name: torch.from_numpy(matrix) for name, matrix in values.items()})
+    return retrieval_metrics(
+        torch.from_numpy(scores),
+        torch.from_numpy(relevant),
+        pair_values={name: torch.from_numpy(matrix) for name, matrix in values.items()},
+    )
 
 
 MODEL_INPUTS = ("input_ids", "attention_mask", "pixel_values", "pixel_mask")
@@ -132,12 +137,18 @@ def pair_statistics(model, batch: dict[str, torch.Tensor], isd_alignment: str = 
         logits = model(**{key: batch[key] for key in MODEL_INPUTS if key in batch}).logits[:, 0]
     inputs = capture.iais_inputs()
     entropy = attention_entropy(**inputs)
-    return {"logit": logits, "isd": isd(**inputs, alignment=isd_alignment),
-            "text_attention_entropy": entropy["text"], "image_attention_entropy": entropy["image"]}
+    return {
+        "logit": logits,
+        "isd": isd(**inputs, alignment=isd_alignment),
+        "text_attention_entropy": entropy["text"],
+        "image_attention_entropy": entropy["image"],
+    }
 
 
 @torch.no_grad()
-def score_pairs(model, batch: dict[str, torch.Tensor], isd_alignment: str = "singular") -> tuple[torch.Tensor, torch.Tensor]:
+def score_pairs(
+    model, batch: dict[str, torch.Tensor], isd_alignment: str = "singular"
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The matching logit and the ISD of each (caption, image) pair of ``batch``, with a ViLT retrieval model."""
     statistics = pair_statistics(model, batch, isd_alignment)
     return statistics["logit"], statistics["isd"]
@@ -166,4 +177,3 @@ def evaluate_retrieval(
             matrix[text, image] = statistics[name].double().cpu()
         relevant[text, image] = match.bool()
     return retrieval_metrics(scores, relevant, pair_values=values)
-

@@ -12,9 +12,7 @@ import torch
 from ..graph.totoro import totoro
 
 
-def graph_totoro(
-    data, train_masks: Mapping[int, torch.Tensor], alpha: float = 0.15, tol: float = 1e-8
-) -> list[dict]:
+def graph_totoro(data, train_masks: Mapping[int, torch.Tensor], alpha: float = 0.15, tol: float = 1e-8) -> list[dict]:
     """Per split seed of ``train_masks`` (seed -> boolean training mask over ``data``'s nodes): the graph-level
     Totoro, the mean conflict of each class's labelled nodes (``data.label_names``) and the seconds it took, with
     personalized PageRank of teleport probability ``alpha`` run to tolerance ``tol``."""

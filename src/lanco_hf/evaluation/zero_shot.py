@@ -78,7 +78,9 @@ class CLIPFeatureEncoder:
     @torch.inference_mode()
     def _encode_images(self, images: list) -> torch.Tensor:
         pixel_values = self.processor(images=images, return_tensors="pt")["pixel_values"].to(self.device)
-        return nn.functional.normalize(_features(self.model.get_image_features(pixel_values=pixel_values)).float(), dim=-1).cpu()
+        return nn.functional.normalize(
+            _features(self.model.get_image_features(pixel_values=pixel_values)).float(), dim=-1
+        ).cpu()
 
     def encode_texts(self, texts: Sequence[str]) -> torch.Tensor:
         """Features of ``texts``, shape ``(len(texts), dim)``."""
@@ -97,7 +99,9 @@ class CLIPFeatureEncoder:
         images, keys = iter(images), iter(keys) if keys is not None else None
         with tqdm(desc="Encoding images", unit="image", disable=not self.progress) as bar:
             while chunk := list(itertools.islice(images, self.batch_size)):
-                chunk_keys = [image_key(image) for image in chunk] if keys is None else list(itertools.islice(keys, len(chunk)))
+                chunk_keys = (
+                    [image_key(image) for image in chunk] if keys is None else list(itertools.islice(keys, len(chunk)))
+                )
                 if len(chunk_keys) != len(chunk):
                     raise ValueError("keys must have one entry per image")
                 todo = {key: image for key, image in zip(chunk_keys, chunk) if key not in self.image_cache}
@@ -119,7 +123,9 @@ def check_templates(templates: Sequence[str]) -> None:
         raise ValueError(f"templates={list(templates)} must be a non-empty list of strings each holding one '{{}}'")
 
 
-def prompt_class_features(encoder: CLIPFeatureEncoder, classnames: Sequence[str], templates: Sequence[str]) -> torch.Tensor:
+def prompt_class_features(
+    encoder: CLIPFeatureEncoder, classnames: Sequence[str], templates: Sequence[str]
+) -> torch.Tensor:
     """Class features ``(len(classnames), dim)``: per template the normalised prompt features, averaged over
     the templates and renormalised (a single template gives its normalised prompt features)."""
     check_templates(templates)
@@ -144,7 +150,9 @@ class ZeroShotClassifierHead(nn.Module):
         self.logit_scale = logit_scale
 
     @classmethod
-    def from_prompts(cls, encoder: CLIPFeatureEncoder, classnames: Sequence[str], templates: Sequence[str] = (CLIP_TEMPLATE,)):
+    def from_prompts(
+        cls, encoder: CLIPFeatureEncoder, classnames: Sequence[str], templates: Sequence[str] = (CLIP_TEMPLATE,)
+    ):
         return cls(prompt_class_features(encoder, classnames, templates), classnames, encoder.logit_scale)
 
     def forward(self, image_features: torch.Tensor) -> torch.Tensor:

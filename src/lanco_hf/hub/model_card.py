@@ -20,9 +20,22 @@ from .methods import MethodInfo
 
 TEMPLATES = Path(__file__).parent / "templates"
 # transformers' bookkeeping entries of a config, left out of the card's configuration block
-BOOKKEEPING_KEYS = {"architectures", "auto_map", "transformers_version", "dtype", "id2label", "label2id", "return_dict",
-                    "output_hidden_states", "output_attentions", "chunk_size_feed_forward", "problem_type",
-                    "tokenizer_class", "is_encoder_decoder", "use_cache"}
+BOOKKEEPING_KEYS = {
+    "architectures",
+    "auto_map",
+    "transformers_version",
+    "dtype",
+    "id2label",
+    "label2id",
+    "return_dict",
+    "output_hidden_states",
+    "output_attentions",
+    "chunk_size_feed_forward",
+    "problem_type",
+    "tokenizer_class",
+    "is_encoder_decoder",
+    "use_cache",
+}
 
 
 @dataclass

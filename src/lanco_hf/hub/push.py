@@ -20,15 +20,31 @@ from .model_card import card_from_run
 
 # the files of a model repo, by name at the top of the run folder
 UPLOADED_FILES = (
-    "*.safetensors", "*.safetensors.index.json",  # weights (and ReNode's node_split.safetensors)
-    "config.json", "generation_config.json", "adapter_config.json",  # configs
-    "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json", "vocab.json",
-    "vocab.txt", "merges.txt", "spiece.model", "sentencepiece.bpe.model", "chat_template.jinja",
+    "*.safetensors",
+    "*.safetensors.index.json",  # weights (and ReNode's node_split.safetensors)
+    "config.json",
+    "generation_config.json",
+    "adapter_config.json",  # configs
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "added_tokens.json",
+    "vocab.json",
+    "vocab.txt",
+    "merges.txt",
+    "spiece.model",
+    "sentencepiece.bpe.model",
+    "chat_template.jinja",
     "chat_template.json",  # tokenizer
-    "preprocessor_config.json", "processor_config.json", "image_processor_config.json",  # image / text processors
+    "preprocessor_config.json",
+    "processor_config.json",
+    "image_processor_config.json",  # image / text processors
     "*.py",  # the remote code named by config.json's auto_map
-    "results.json", "training_history.json", "test_translations.txt",  # results
-    "*.png", "*.svg",  # plots
+    "results.json",
+    "training_history.json",
+    "test_translations.txt",  # results
+    "*.png",
+    "*.svg",  # plots
 )
 # TensorBoard logs, in the Trainer's logging_dir under the run folder
 UPLOADED_LOGS = ("runs/*/events.out.tfevents.*", "runs/events.out.tfevents.*")

@@ -35,7 +35,9 @@ class QueryKeyCapture:
                 raise ValueError(f"{type(attention).__name__} has no nn.Linear projection named {name!r}")
         num_heads = num_heads if num_heads is not None else getattr(attention, "num_attention_heads", None)
         if not isinstance(num_heads, int) or num_heads < 1:
-            raise ValueError(f"num_heads={num_heads!r}: pass the number of attention heads of {type(attention).__name__}")
+            raise ValueError(
+                f"num_heads={num_heads!r}: pass the number of attention heads of {type(attention).__name__}"
+            )
         self.projections = {"query": getattr(attention, query), "key": getattr(attention, key)}
         self.num_heads = num_heads
         self.states: dict[str, torch.Tensor] = {}

@@ -92,7 +92,9 @@ class EncouragingLoss(nn.Module):
         check_choice("base_loss", base_loss, BASE_LOSSES)
         check_float("focal_gamma", focal_gamma, minimum=0.0)
         if base_loss == "focal" and label_smoothing > 0:
-            raise ValueError(f"label_smoothing={label_smoothing} applies to base_loss='ce' only; allowed with 'focal': 0")
+            raise ValueError(
+                f"label_smoothing={label_smoothing} applies to base_loss='ce' only; allowed with 'focal': 0"
+            )
         self.rho = float(rho)
         self.log_end = float(log_end)
         self.label_smoothing = float(label_smoothing)
@@ -244,7 +246,9 @@ def _as_weights(weights) -> torch.Tensor | None:
         return None
     tensor = torch.as_tensor(weights, dtype=torch.float32).detach().clone()
     if tensor.dim() != 1 or tensor.numel() == 0:
-        raise ValueError(f"bonus_weights must be a flat list with one weight per class, got shape {tuple(tensor.shape)}")
+        raise ValueError(
+            f"bonus_weights must be a flat list with one weight per class, got shape {tuple(tensor.shape)}"
+        )
     if not torch.isfinite(tensor).all() or (tensor < 0).any():
         raise ValueError(f"bonus_weights must be finite and >= 0, got {tensor.tolist()}")
     return tensor

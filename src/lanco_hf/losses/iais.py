@@ -146,7 +146,6 @@ def iais_distance(
     return symmetric_kl(real, pseudo, rows, DISTRIBUTED_LOG_EPS if alignment == "distributed" else 0.0)
 
 
-
 @torch.no_grad()
 def isd(query, key, text_mask, image_mask, alignment: str = "singular", mode: str = "L") -> torch.Tensor:
     """The ISD metric of every pair, ``(batch,)``: :func:`iais_distance` without gradient, from the last layer's
@@ -154,6 +153,8 @@ def isd(query, key, text_mask, image_mask, alignment: str = "singular", mode: st
     ``(batch, N)``; average it over the matched pairs of a held-out set for the mean ISD. ``mode="V"`` measures the
     visual side instead."""
     return iais_distance(query, key, text_mask, image_mask, alignment, mode)
+
+
 def _normalized_row_entropy(attention: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
     """Mean over a pair's block rows of ``H(row) / log(block size)`` for a ``(batch, N, N)`` map whose square block
     ``rows x rows`` holds the pair's rows; 1 is a uniform (flat) map, 0 a one-hot one. A one-token block is uniform
@@ -225,8 +226,10 @@ class IAISLoss(nn.Module):
     ) -> torch.Tensor:
         if positive is not None:
             if positive.dtype != torch.bool or tuple(positive.shape) != (query.shape[0],):
-                raise ValueError(f"positive must be a boolean mask of shape ({query.shape[0]},), got "
-                                 f"{positive.dtype} {tuple(positive.shape)}")
+                raise ValueError(
+                    f"positive must be a boolean mask of shape ({query.shape[0]},), got "
+                    f"{positive.dtype} {tuple(positive.shape)}"
+                )
             index = positive.nonzero().squeeze(-1)
             query, key, text_mask, image_mask = (t.index_select(0, index) for t in (query, key, text_mask, image_mask))
         if query.shape[0] == 0:

@@ -89,7 +89,9 @@ class LancoAttention(nn.Module):
         """``hidden_states``: (B, T, d). ``key_padding_mask``: boolean (B, S) over the keys, ``True`` =
         real token, or ``None`` when nothing is padded. Returns the output and, with
         ``output_attentions``, the (B, H, T, S) probabilities."""
-        context, _, weights = self.attend(hidden_states, key_value_states, key_padding_mask, past_key_values, output_attentions)
+        context, _, weights = self.attend(
+            hidden_states, key_value_states, key_padding_mask, past_key_values, output_attentions
+        )
         return self.out_proj(context), weights
 
     def attend(
@@ -118,7 +120,9 @@ class LancoAttention(nn.Module):
 
         weights = None
         if eager:
-            output, weights = topk_attention_forward(self, query, key, value, mask, self.scaling, dropout, self.attn_topk)
+            output, weights = topk_attention_forward(
+                self, query, key, value, mask, self.scaling, dropout, self.attn_topk
+            )
         elif self.attn_topk is not None:
             output = topk_sdpa_attention(query, key, value, mask, self.scaling, dropout, self.attn_topk)
         else:

@@ -172,7 +172,13 @@ class LancoSeq2SeqConfig(PreTrainedConfig):
                     f"(decoder_layers={self.decoder_layers})"
                 )
         for name in ("pad_token_id", "bos_token_id", "decoder_start_token_id"):
-            check_int(name, getattr(self, name), minimum=0, maximum=self.vocab_size - 1, allow_none=name != "decoder_start_token_id")
+            check_int(
+                name,
+                getattr(self, name),
+                minimum=0,
+                maximum=self.vocab_size - 1,
+                allow_none=name != "decoder_start_token_id",
+            )
         eos = self.eos_token_id if isinstance(self.eos_token_id, list) else [self.eos_token_id]
         for token in eos:
             check_int("eos_token_id", token, minimum=0, maximum=self.vocab_size - 1, allow_none=True)

@@ -95,7 +95,10 @@ class LancoDecoderLayer(LancoLayer):
             hidden_states,
             self.self_attn_layer_norm,
             lambda h: self.self_attn(
-                h, key_padding_mask=self_padding_mask, past_key_values=past_key_values, output_attentions=output_attentions
+                h,
+                key_padding_mask=self_padding_mask,
+                past_key_values=past_key_values,
+                output_attentions=output_attentions,
             ),
         )
         hidden_states, cross_weights = self.residual(
@@ -115,7 +118,9 @@ class LancoDecoderLayer(LancoLayer):
 
 # config.muse_variant -> (encoder layer class, decoder layer class). The standard layers are the ``None`` variant;
 # a file defining other layers registers them (``muse.py``), so that every lanco config can switch them on.
-LAYER_VARIANTS: dict[str | None, tuple[type[LancoLayer], type[LancoLayer]]] = {None: (LancoEncoderLayer, LancoDecoderLayer)}
+LAYER_VARIANTS: dict[str | None, tuple[type[LancoLayer], type[LancoLayer]]] = {
+    None: (LancoEncoderLayer, LancoDecoderLayer)
+}
 
 
 def register_layer_variant(

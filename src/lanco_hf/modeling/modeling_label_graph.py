@@ -129,10 +129,13 @@ class LabelGraphForSequenceClassification(LabelGraphPreTrainedModel):
         if not bool(torch.isfinite(graph).all()):
             raise ValueError("graph has non-finite entries")
         if self.config.label_graph_parameterization == "column_stochastic" and (
-            bool((graph < 0).any()) or not torch.allclose(graph.sum(dim=0), torch.ones(size, dtype=graph.dtype), atol=1e-5)
+            bool((graph < 0).any())
+            or not torch.allclose(graph.sum(dim=0), torch.ones(size, dtype=graph.dtype), atol=1e-5)
         ):
-            raise ValueError("graph must be non-negative with every column summing to 1 (column-stochastic), as "
-                             "label_graph_parameterization='column_stochastic' requires; the 'free' form takes any matrix")
+            raise ValueError(
+                "graph must be non-negative with every column summing to 1 (column-stochastic), as "
+                "label_graph_parameterization='column_stochastic' requires; the 'free' form takes any matrix"
+            )
         self.label_graph.weight.copy_(graph)
 
     def forward(
@@ -160,7 +163,9 @@ class LabelGraphForSequenceClassification(LabelGraphPreTrainedModel):
             "output_attentions": output_attentions,
         }
         check_text_inputs(input_ids, attention_mask, self.encoder.config.vocab_size)
-        outputs = self.encoder(**{key: value for key, value in encoder_inputs.items() if value is not None}, return_dict=True)
+        outputs = self.encoder(
+            **{key: value for key, value in encoder_inputs.items() if value is not None}, return_dict=True
+        )
         pooled = self.pool(outputs, attention_mask)
         class_logits = self.classifier(self.dropout(pooled))
         graph = self.label_graph.graph() if self.config.use_label_graph or self.config.soft_training else None
@@ -180,8 +185,10 @@ class LabelGraphForSequenceClassification(LabelGraphPreTrainedModel):
         """The text vector (`config.pooling`) of each example."""
         if self.config.pooling == "pooler":
             if outputs.get("pooler_output") is None:
-                raise ValueError(f"pooling='pooler' needs an encoder with a pooler; {type(self.encoder).__name__} has none "
-                                 "(allowed values without one: 'mean', 'cls')")
+                raise ValueError(
+                    f"pooling='pooler' needs an encoder with a pooler; {type(self.encoder).__name__} has none "
+                    "(allowed values without one: 'mean', 'cls')"
+                )
             return outputs.pooler_output
         hidden = outputs.last_hidden_state
         if self.config.pooling == "cls":
@@ -222,7 +229,9 @@ class LabelGraphForSequenceClassification(LabelGraphPreTrainedModel):
     def multilabel_loss(self, logits: torch.Tensor, labels: torch.Tensor, graph: torch.Tensor | None) -> torch.Tensor:
         """Hard BCE, plus the soft BCE against :meth:`soft_target` and the graph regulariser when configured."""
         if labels.shape != logits.shape:
-            raise ValueError(f"labels has shape {tuple(labels.shape)}; expected {tuple(logits.shape)} (batch, num_labels)")
+            raise ValueError(
+                f"labels has shape {tuple(labels.shape)}; expected {tuple(logits.shape)} (batch, num_labels)"
+            )
         labels = labels.to(logits.dtype)
         if bool((labels < 0).any() or (labels > 1).any()):
             raise ValueError("labels must be multi-hot values in [0, 1]")

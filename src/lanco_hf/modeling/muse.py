@@ -85,7 +85,9 @@ class DynamicConvolution(nn.Module):
             values = values[:, :, -span:]
             key_padding_mask = None if key_padding_mask is None else key_padding_mask[:, -span:]
         elif values.shape[2] != num_queries:
-            raise ValueError(f"a centred convolution needs its {num_queries} outputs to be all {values.shape[2]} positions")
+            raise ValueError(
+                f"a centred convolution needs its {num_queries} outputs to be all {values.shape[2]} positions"
+            )
         if key_padding_mask is not None:
             values = values * key_padding_mask[:, None, :, None].to(values.dtype)
         batch, heads, length, head_dim = values.shape
@@ -119,7 +121,10 @@ class MuseAttention(LancoAttention):
             raise ValueError("kind='cross': MUSE's convolution belongs to self-attention only ('encoder', 'decoder')")
         super().__init__(config, num_heads, kind, layer_idx)
         self.conv = DynamicConvolution(
-            config.d_model, num_heads, config.muse_kernel_sizes, causal=kind == "decoder",
+            config.d_model,
+            num_heads,
+            config.muse_kernel_sizes,
+            causal=kind == "decoder",
             weight_dropout=config.muse_weight_dropout,
         )
         self.out_proj = nn.Linear(2 * self.embed_dim, self.embed_dim)
@@ -132,7 +137,9 @@ class MuseAttention(LancoAttention):
         past_key_values: Cache | None = None,
         output_attentions: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        context, values, weights = self.attend(hidden_states, None, key_padding_mask, past_key_values, output_attentions)
+        context, values, weights = self.attend(
+            hidden_states, None, key_padding_mask, past_key_values, output_attentions
+        )
         convolved = self.conv(values, hidden_states.shape[1], key_padding_mask)
         return self.out_proj(torch.cat([context, convolved], dim=-1)), weights
 
@@ -171,7 +178,9 @@ class MuseEncoderLayer(MuseLayer):
         self, hidden_states: torch.Tensor, key_padding_mask: torch.Tensor | None = None, output_attentions: bool = False
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         def branches(inputs):
-            attended, weights = self.self_attn(inputs, key_padding_mask=key_padding_mask, output_attentions=output_attentions)
+            attended, weights = self.self_attn(
+                inputs, key_padding_mask=key_padding_mask, output_attentions=output_attentions
+            )
             return [attended, self.ffn(inputs)], weights
 
         return self.residual(hidden_states, self.layer_norm, branches)
@@ -202,12 +211,17 @@ class MuseDecoderLayer(MuseLayer):
     ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
         def branches(inputs):
             attended, self_weights = self.self_attn(
-                inputs, key_padding_mask=self_padding_mask, past_key_values=past_key_values,
+                inputs,
+                key_padding_mask=self_padding_mask,
+                past_key_values=past_key_values,
                 output_attentions=output_attentions,
             )
             crossed, cross_weights = self.encoder_attn(
-                inputs, key_value_states=encoder_hidden_states, key_padding_mask=encoder_padding_mask,
-                past_key_values=past_key_values, output_attentions=output_attentions,
+                inputs,
+                key_value_states=encoder_hidden_states,
+                key_padding_mask=encoder_padding_mask,
+                past_key_values=past_key_values,
+                output_attentions=output_attentions,
             )
             return [attended, crossed, self.ffn(inputs)], (self_weights, cross_weights)
 

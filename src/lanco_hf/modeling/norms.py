@@ -79,7 +79,9 @@ class AdaNorm(LayerNormSimple):
         return f"{super().extra_repr()}, scale={self.scale}, k={self.k}"
 
 
-def build_norm(norm_type: str, dim: int, eps: float = 1e-5, adanorm_scale: float = 2.0, adanorm_k: float = 0.1) -> nn.Module:
+def build_norm(
+    norm_type: str, dim: int, eps: float = 1e-5, adanorm_scale: float = 2.0, adanorm_k: float = 0.1
+) -> nn.Module:
     """The normalisation layer named by ``norm_type`` (one of ``NORM_TYPES``)."""
     if norm_type == "layernorm":
         return nn.LayerNorm(dim, eps=eps)
@@ -104,7 +106,9 @@ def swap_norms(model: nn.Module, norm_type: str, **norm_kwargs) -> nn.Module:
     targets = [(name, module) for name, module in model.named_modules() if name and isinstance(module, nn.LayerNorm)]
     for name, module in targets:
         if len(module.normalized_shape) != 1:
-            raise ValueError(f"swap_norms supports LayerNorms over one dimension; {name} normalises {module.normalized_shape}")
+            raise ValueError(
+                f"swap_norms supports LayerNorms over one dimension; {name} normalises {module.normalized_shape}"
+            )
         new = build_norm(norm_type, module.normalized_shape[0], eps=module.eps, **norm_kwargs)
         parent_name, _, child = name.rpartition(".")
         parent = model.get_submodule(parent_name) if parent_name else model

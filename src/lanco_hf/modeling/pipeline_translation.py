@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from transformers import Pipeline
 
-PIPELINE_SPEC = {"impl": "pipeline_translation.LancoTranslationPipeline", "pt": ["AutoModelForSeq2SeqLM"], "tf": [], "type": "text"}
+PIPELINE_SPEC = {
+    "impl": "pipeline_translation.LancoTranslationPipeline",
+    "pt": ["AutoModelForSeq2SeqLM"],
+    "tf": [],
+    "type": "text",
+}
 
 
 class LancoTranslationPipeline(Pipeline):
@@ -28,7 +33,9 @@ class LancoTranslationPipeline(Pipeline):
         return preprocess, generate_kwargs, {}
 
     def preprocess(self, text, max_source_length=None):
-        return self.tokenizer(text, return_tensors="pt", truncation=max_source_length is not None, max_length=max_source_length)
+        return self.tokenizer(
+            text, return_tensors="pt", truncation=max_source_length is not None, max_length=max_source_length
+        )
 
     def _forward(self, model_inputs, **generate_kwargs):
         return {"output_ids": self.model.generate(**model_inputs, **generate_kwargs)}

@@ -12,7 +12,11 @@ import os
 from safetensors import SafetensorError
 
 PICKLE_WEIGHTS = (
-    "pytorch_model.bin", "pytorch_model.bin.index.json", "model.ckpt", "tf_model.h5", "flax_model.msgpack",
+    "pytorch_model.bin",
+    "pytorch_model.bin.index.json",
+    "model.ckpt",
+    "tf_model.h5",
+    "flax_model.msgpack",
 )
 
 

@@ -89,7 +89,11 @@ def topk_attention_forward(
     has that attribute (lanco modules set it per attention kind), else to ``module.config.attn_topk``.
     """
     if topk is None:
-        topk = getattr(module, "attn_topk", None) if hasattr(module, "attn_topk") else getattr(module.config, "attn_topk", None)
+        topk = (
+            getattr(module, "attn_topk", None)
+            if hasattr(module, "attn_topk")
+            else getattr(module.config, "attn_topk", None)
+        )
     groups = getattr(module, "num_key_value_groups", 1)
     if groups > 1:
         key = key.repeat_interleave(groups, dim=1)

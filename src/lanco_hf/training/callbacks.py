@@ -26,7 +26,9 @@ class TimeBudgetCallback(TrainerCallback):
 
     def on_step_end(self, args, state, control, **kwargs):
         if self._time_is_up(args.device):
-            logger.warning("time budget of %.1f min spent at step %d; stopping", self.max_seconds / 60, state.global_step)
+            logger.warning(
+                "time budget of %.1f min spent at step %d; stopping", self.max_seconds / 60, state.global_step
+            )
             control.should_training_stop = True
             control.should_save = True
         return control
@@ -58,6 +60,11 @@ class LearningCurveCallback(TrainerCallback):
             return
         self.eval_seconds += metrics.get("eval_runtime", 0.0)
         point = {"step": state.global_step, "train_seconds": time.monotonic() - self.start - self.eval_seconds}
-        point.update({key.removeprefix("eval_"): value for key, value in metrics.items()
-                      if key not in ("eval_runtime", "eval_samples_per_second", "eval_steps_per_second", "epoch")})
+        point.update(
+            {
+                key.removeprefix("eval_"): value
+                for key, value in metrics.items()
+                if key not in ("eval_runtime", "eval_samples_per_second", "eval_steps_per_second", "epoch")
+            }
+        )
         self.points.append(point)

@@ -29,8 +29,9 @@ def last_complete_checkpoint(output_dir: str | Path) -> str | None:
     for step in sorted(steps, reverse=True):
         if _complete_json(steps[step] / TRAINER_STATE_NAME):
             return str(steps[step])
-        logger.warning("skipping %s: no complete %s (the run was interrupted while saving it)", steps[step],
-                       TRAINER_STATE_NAME)
+        logger.warning(
+            "skipping %s: no complete %s (the run was interrupted while saving it)", steps[step], TRAINER_STATE_NAME
+        )
     return None
 
 
@@ -59,9 +60,12 @@ def average_last_checkpoints(model, output_dir: str | Path, count: int, final_st
     fewer checkpoints than asked (raise ``save_total_limit`` or save more often)."""
     if count <= 1:
         return [final_step]
-    earlier = {step: folder for step, folder in checkpoint_steps(output_dir).items()
-               if step < final_step and _complete_json(folder / TRAINER_STATE_NAME)}
-    chosen = sorted(earlier)[-(count - 1):]
+    earlier = {
+        step: folder
+        for step, folder in checkpoint_steps(output_dir).items()
+        if step < final_step and _complete_json(folder / TRAINER_STATE_NAME)
+    }
+    chosen = sorted(earlier)[-(count - 1) :]
     if len(chosen) < count - 1:
         raise ValueError(
             f"average_checkpoints={count} needs {count - 1} checkpoints before step {final_step} in {output_dir}, "

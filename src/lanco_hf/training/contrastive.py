@@ -38,8 +38,10 @@ from .tasks import register_task
 class ContrastiveDataArguments:
     dataset: str = field(
         default="emoji",
-        metadata={"help": "'emoji' (offline: npm emoji-datasource-google + Debian unicode-cldr-core), or any dataset "
-                  "`datasets.load_dataset` opens with train / test splits, an image and a caption column."},
+        metadata={
+            "help": "'emoji' (offline: npm emoji-datasource-google + Debian unicode-cldr-core), or any dataset "
+            "`datasets.load_dataset` opens with train / test splits, an image and a caption column."
+        },
     )
     image_column: str = "image"
     caption_column: str = field(
@@ -157,12 +159,15 @@ def build_clip_model(model_args: ModelArguments, data_args: ContrastiveDataArgum
         "eos_token_id": tokenizer.eos_token_id,
     }
     vision_config = {**settings.pop("vision_config", {}), "image_size": data_args.image_size}
-    config = AutoConfig.for_model(model_args.model_type, text_config=text_config, vision_config=vision_config, **settings)
+    config = AutoConfig.for_model(
+        model_args.model_type, text_config=text_config, vision_config=vision_config, **settings
+    )
     return AutoModel.from_config(config)
 
 
-def zero_shot_accuracy(model, processor, split, image_column: str, label_column: str, classnames: list[str],
-                       templates: list[str]) -> float:
+def zero_shot_accuracy(
+    model, processor, split, image_column: str, label_column: str, classnames: list[str], templates: list[str]
+) -> float:
     """Accuracy of the prompt-ensemble zero-shot classifier over ``classnames`` on ``split``."""
     encoder = CLIPFeatureEncoder(model, processor)
     head = ZeroShotClassifierHead.from_prompts(encoder, classnames, templates)
@@ -201,7 +206,9 @@ def run_contrastive_image_text(
     """Train, save (weights, tokenizer, image processor) and test; returns the results written to
     ``output_dir/results.json``."""
     if training_args.remove_unused_columns:
-        raise ValueError("remove_unused_columns=True is not supported; allowed: False (the collator reads the raw columns)")
+        raise ValueError(
+            "remove_unused_columns=True is not supported; allowed: False (the collator reads the raw columns)"
+        )
     started = time.monotonic()
     output_dir = Path(training_args.output_dir)
     dataset = load_image_caption_data(data_args)
@@ -240,13 +247,20 @@ def run_contrastive_image_text(
     }
     card = None
     if data_args.label_column:
-        classnames = sorted(set(dataset["train"][data_args.label_column]) | set(dataset["test"][data_args.label_column]))
+        classnames = sorted(
+            set(dataset["train"][data_args.label_column]) | set(dataset["test"][data_args.label_column])
+        )
         results["zero_shot"] = {
             "classes": len(classnames),
             "test_size": len(dataset["test"]),
             "templates": data_args.templates,
             "test_accuracy": zero_shot_accuracy(
-                model, processor, dataset["test"], data_args.image_column, data_args.label_column, classnames,
+                model,
+                processor,
+                dataset["test"],
+                data_args.image_column,
+                data_args.label_column,
+                classnames,
                 data_args.templates,
             ),
             "chance": 1 / len(classnames),
@@ -262,8 +276,10 @@ def run_contrastive_image_text(
 def _describe(dataset, data_args: ContrastiveDataArguments) -> str:
     sizes = f"{len(dataset['train']):,} training / {len(dataset['test']):,} test images"
     if data_args.dataset == "emoji":
-        return (f"the emoji image-caption set (npm `emoji-datasource-google` {EMOJI_VERSION} images, names and Unicode "
-                f"subcategories{', CLDR keywords' if data_args.keywords else ''}; {sizes})")
+        return (
+            f"the emoji image-caption set (npm `emoji-datasource-google` {EMOJI_VERSION} images, names and Unicode "
+            f"subcategories{', CLDR keywords' if data_args.keywords else ''}; {sizes})"
+        )
     return f"`{data_args.dataset}` ({sizes})"
 
 
@@ -275,14 +291,19 @@ def _training_summary(training_args: TrainingArguments, data_args: ContrastiveDa
         "schedule": schedule_summary(training_args, "warm-up {}"),
         "loss": "CLIP's symmetric contrastive loss (learned temperature)",
         "captions": "one drawn at random per image and step",
-        "images": f"{data_args.image_size}x{data_args.image_size}" + (", random shifted / scaled crops" if data_args.augment else ""),
+        "images": f"{data_args.image_size}x{data_args.image_size}"
+        + (", random shifted / scaled crops" if data_args.augment else ""),
         **run_summary(training_args.seed, results["train_runtime_s"]),
     }
 
 
 def _report(results: dict, output_dir: Path) -> list[str]:
     zero_shot = results.get("zero_shot")
-    accuracy = (f"\nZero-shot test accuracy {100 * zero_shot['test_accuracy']:.1f} % over {zero_shot['classes']} classes "
-                f"(chance {100 * zero_shot['chance']:.1f} %)" if zero_shot else "\nNo zero-shot test (no label_column)")
+    accuracy = (
+        f"\nZero-shot test accuracy {100 * zero_shot['test_accuracy']:.1f} % over {zero_shot['classes']} classes "
+        f"(chance {100 * zero_shot['chance']:.1f} %)"
+        if zero_shot
+        else "\nNo zero-shot test (no label_column)"
+    )
     card = ", README.md model card" if zero_shot else ""
     return [accuracy, f"Saved to {output_dir} (weights, tokenizer, image processor{card}, results.json)"]

@@ -26,4 +26,6 @@ def keep_freed_memory_in_heap(threshold_bytes: int = 1 << 30) -> bool:
     libc = ctypes.CDLL(name)
     if not hasattr(libc, "mallopt"):
         return False
-    return bool(libc.mallopt(M_MMAP_THRESHOLD, threshold_bytes)) and bool(libc.mallopt(M_TRIM_THRESHOLD, threshold_bytes))
+    return bool(libc.mallopt(M_MMAP_THRESHOLD, threshold_bytes)) and bool(
+        libc.mallopt(M_TRIM_THRESHOLD, threshold_bytes)
+    )

@@ -142,9 +142,15 @@ class IAISTrainer(Trainer):
                 f"{self.args.per_device_train_batch_size} (negatives are mined in the batch; set hard_negative_pool to "
                 "draw them from the training set)"
             )
-        if hard_negative_pool is not None and self.train_dataset is not None and not isinstance(self.train_dataset, ImageTextPairs):
-            raise ValueError(f"hard_negative_pool={hard_negative_pool} draws candidates from the training set, which must be "
-                             f"an ImageTextPairs, got {type(self.train_dataset).__name__}; allowed otherwise: None")
+        if (
+            hard_negative_pool is not None
+            and self.train_dataset is not None
+            and not isinstance(self.train_dataset, ImageTextPairs)
+        ):
+            raise ValueError(
+                f"hard_negative_pool={hard_negative_pool} draws candidates from the training set, which must be "
+                f"an ImageTextPairs, got {type(self.train_dataset).__name__}; allowed otherwise: None"
+            )
         self.num_hard_negatives = num_hard_negatives
         self.hard_negative_pool = hard_negative_pool
         self.margin = margin
@@ -169,8 +175,10 @@ class IAISTrainer(Trainer):
         was_training = model.training
         model.eval()
         total = inputs["input_ids"].shape[0]
-        logits = [model(**{key: value[start : start + chunk] for key, value in inputs.items()}).logits[:, 0]
-                  for start in range(0, total, chunk)]
+        logits = [
+            model(**{key: value[start : start + chunk] for key, value in inputs.items()}).logits[:, 0]
+            for start in range(0, total, chunk)
+        ]
         model.train(was_training)
         return torch.cat(logits)
 
@@ -178,7 +186,9 @@ class IAISTrainer(Trainer):
         """The ``k`` hardest non-matching images / captions of every anchor among the batch's ``n x n`` pairs."""
         n, k = groups.shape[0], min(self.num_hard_negatives, groups.shape[0])
         anchors = torch.arange(n, device=groups.device)
-        scores = self._score(model, pair_inputs(batch, anchors.repeat_interleave(n), batch, anchors.repeat(n))).view(n, n)
+        scores = self._score(model, pair_inputs(batch, anchors.repeat_interleave(n), batch, anchors.repeat(n))).view(
+            n, n
+        )
         relevant = groups[:, None] == groups[None, :]
         images, images_valid = hardest_negatives(scores, relevant, k)
         texts, texts_valid = hardest_negatives(scores.T, relevant.T, k)
@@ -212,15 +222,19 @@ class IAISTrainer(Trainer):
         batch = {key: inputs[key] for key in MODEL_INPUTS if key in inputs}
         n = groups.shape[0]
         mine = self._in_batch_negatives if self.hard_negative_pool is None else self._pool_negatives
-        (image_source, negative_images, images_valid), (text_source, negative_texts, texts_valid) = mine(model, batch, groups)
+        (image_source, negative_images, images_valid), (text_source, negative_texts, texts_valid) = mine(
+            model, batch, groups
+        )
         anchors = torch.arange(n, device=groups.device)
         against_images = anchors.repeat_interleave(negative_images.shape[1])
         against_texts = anchors.repeat_interleave(negative_texts.shape[1])
-        combined = concatenate_pairs([
-            pair_inputs(batch, anchors, batch, anchors),
-            pair_inputs(batch, against_images, image_source, negative_images.flatten()),
-            pair_inputs(text_source, negative_texts.flatten(), batch, against_texts),
-        ])
+        combined = concatenate_pairs(
+            [
+                pair_inputs(batch, anchors, batch, anchors),
+                pair_inputs(batch, against_images, image_source, negative_images.flatten()),
+                pair_inputs(text_source, negative_texts.flatten(), batch, against_texts),
+            ]
+        )
 
         capture = ViltQueryKeyCapture(self.accelerator.unwrap_model(model)) if self.iais_losses else nullcontext()
         with capture:
@@ -233,8 +247,15 @@ class IAISTrainer(Trainer):
             positive = torch.arange(logits.shape[0], device=logits.device) < n
             iais_loss = sum(loss_fn(**iais_inputs, positive=positive) for loss_fn in self.iais_losses.values())
         loss, rank_loss = ranking_iais_loss(
-            positives, image_negatives.view(n, -1), text_negatives.view(n, -1), self.margin, iais_loss,
-            self.iais_weight, self.iais_scale, images_valid, texts_valid,
+            positives,
+            image_negatives.view(n, -1),
+            text_negatives.view(n, -1),
+            self.margin,
+            iais_loss,
+            self.iais_weight,
+            self.iais_scale,
+            images_valid,
+            texts_valid,
         )
         self._loss_parts["rank_loss"].append(rank_loss.item())
         if self.iais_losses:
@@ -263,7 +284,9 @@ def pair_inputs(
     """Model inputs pairing caption ``text_index[j]`` of ``texts`` with image ``image_index[j]`` of ``images`` (dicts
     of model inputs; only their text, resp. image, entries are read)."""
     combined = {key: texts[key].index_select(0, text_index) for key in TEXT_INPUTS}
-    combined.update({key: value.index_select(0, image_index) for key, value in images.items() if key not in TEXT_INPUTS})
+    combined.update(
+        {key: value.index_select(0, image_index) for key, value in images.items() if key not in TEXT_INPUTS}
+    )
     return combined
 
 

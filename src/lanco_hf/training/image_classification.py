@@ -153,7 +153,10 @@ def run_image_classification(
         kept = long_tailed_indices(train_labels, data_args.imbalance_ratio)
         train_images, train_labels = train_images[kept], train_labels[kept]
     if data_args.max_train_samples is not None:
-        train_images, train_labels = train_images[: data_args.max_train_samples], train_labels[: data_args.max_train_samples]
+        train_images, train_labels = (
+            train_images[: data_args.max_train_samples],
+            train_labels[: data_args.max_train_samples],
+        )
     if data_args.max_test_samples is not None:
         test_images, test_labels = test_images[: data_args.max_test_samples], test_labels[: data_args.max_test_samples]
     class_counts = np.bincount(train_labels, minlength=len(CLASS_NAMES)).tolist()
@@ -180,8 +183,9 @@ def run_image_classification(
     test_set = GreyImageDataset(test_images, test_labels, processor)
     logits = predict_logits(model, test_set, training_args.per_device_eval_batch_size)
     correct = (logits.argmax(-1).numpy() == test_labels).astype(float)
-    class_accuracy = [float(correct[test_labels == c].mean()) if (test_labels == c).any() else None
-                      for c in range(len(CLASS_NAMES))]
+    class_accuracy = [
+        float(correct[test_labels == c].mean()) if (test_labels == c).any() else None for c in range(len(CLASS_NAMES))
+    ]
     test = {
         "size": len(test_labels),
         "accuracy": float(correct.mean()),
@@ -191,8 +195,9 @@ def run_image_classification(
     ood = None
     if data_args.ood_dataset == "mnist_5k":
         ood_images, ood_labels = load_mnist_5k()
-        ood_logits = predict_logits(model, GreyImageDataset(ood_images, ood_labels, processor),
-                                    training_args.per_device_eval_batch_size)
+        ood_logits = predict_logits(
+            model, GreyImageDataset(ood_images, ood_labels, processor), training_args.per_device_eval_batch_size
+        )
         ood = {"dataset": "mnist_5k", "size": len(ood_labels), **ood_scores(logits, ood_logits)}
 
     reload_checks = _reload_checks(output_dir, logits[:RELOAD_CHECK_SIZE], test_set, test_images, model.device)
@@ -219,8 +224,9 @@ def run_image_classification(
     return finish_run(results, output_dir, started, card=card, report=_report(results, output_dir))
 
 
-def _reload_checks(output_dir: Path, logits: torch.Tensor, test_set: GreyImageDataset, test_images: np.ndarray,
-                   device: torch.device) -> dict:
+def _reload_checks(
+    output_dir: Path, logits: torch.Tensor, test_set: GreyImageDataset, test_images: np.ndarray, device: torch.device
+) -> dict:
     """Whether the saved folder reproduces the trained model's logits through ``AutoModelForImageClassification``
     (on the training device) and its predictions through the ``image-classification`` pipeline (RGB models only)."""
     reloaded = AutoModelForImageClassification.from_pretrained(output_dir).to(device)
@@ -257,8 +263,13 @@ def _report(results: dict, output_dir: Path) -> list[str]:
     return [
         f"\nTest ({test['size']} images): accuracy {100 * test['accuracy']:.2f} %, "
         f"mean class accuracy {100 * test['mean_class_accuracy']:.2f} %",
-        *([f"OOD vs {ood['dataset']}: AUROC {100 * ood['auroc']:.2f} %, FPR@95%TPR {100 * ood['fpr_at_95_tpr']:.2f} %"]
-          if ood else []),
+        *(
+            [
+                f"OOD vs {ood['dataset']}: AUROC {100 * ood['auroc']:.2f} %, FPR@95%TPR {100 * ood['fpr_at_95_tpr']:.2f} %"
+            ]
+            if ood
+            else []
+        ),
         f"Saved to {output_dir} (weights, config, preprocessor_config.json, README.md model card, results.json)",
         f"Reloaded with AutoModelForImageClassification: logits reproduced = {results['reload_reproduces_logits']}; "
         f"image-classification pipeline agrees = {results.get('pipeline_matches_model')}",

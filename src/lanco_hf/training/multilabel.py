@@ -48,8 +48,10 @@ RELOAD_CHECK_SIZE = 16
 class MultilabelDataArguments:
     dataset: str = field(
         default="debtags",
-        metadata={"help": "'debtags' (offline: Debian descriptions + debtags, lanco_hf.data.debtags) or any dataset "
-                          "`datasets.load_dataset` opens with train / validation / test splits."},
+        metadata={
+            "help": "'debtags' (offline: Debian descriptions + debtags, lanco_hf.data.debtags) or any dataset "
+            "`datasets.load_dataset` opens with train / validation / test splits."
+        },
     )
     dataset_config: str | None = field(default=None, metadata={"help": "Configuration name of a Hub dataset."})
     text_column: str = "text"
@@ -60,7 +62,9 @@ class MultilabelDataArguments:
     facets: list[str] = field(
         default_factory=lambda: list(TOPICAL_FACETS), metadata={"help": "debtags: the facets the labels come from."}
     )
-    tags_per_facet: int = field(default=TAGS_PER_FACET, metadata={"help": "debtags: most frequent tags kept per facet."})
+    tags_per_facet: int = field(
+        default=TAGS_PER_FACET, metadata={"help": "debtags: most frequent tags kept per facet."}
+    )
     max_length: int = field(default=128, metadata={"help": "Texts are cut at this many tokens."})
     tokenizer_vocab_size: int = field(
         default=8000, metadata={"help": "Vocabulary of the BPE trained on the training texts (encoder from scratch)."}
@@ -72,15 +76,19 @@ class MultilabelDataArguments:
     max_test_samples: int | None = None
     graph_init: str = field(
         default="identity",
-        metadata={"help": "'identity' (the paper), 'cooccurrence' (the training labels' co-occurrence graph, "
-                          "normalised by cooccurrence_normalization) or 'learned' (the G another run learned, read from "
-                          "label_graph_file). Without use_label_graph this is the fixed graph of the soft targets."},
+        metadata={
+            "help": "'identity' (the paper), 'cooccurrence' (the training labels' co-occurrence graph, "
+            "normalised by cooccurrence_normalization) or 'learned' (the G another run learned, read from "
+            "label_graph_file). Without use_label_graph this is the fixed graph of the soft targets."
+        },
     )
     cooccurrence_normalization: str = field(
         default="conditional",
-        metadata={"help": "graph_init='cooccurrence': 'conditional' (G_ij = P(j | i), rows divided by the label counts; "
-                          "gold labels keep a target of 1) or 'column' (column-stochastic, what "
-                          "label_graph_parameterization='column_stochastic' takes)."},
+        metadata={
+            "help": "graph_init='cooccurrence': 'conditional' (G_ij = P(j | i), rows divided by the label counts; "
+            "gold labels keep a target of 1) or 'column' (column-stochastic, what "
+            "label_graph_parameterization='column_stochastic' takes)."
+        },
     )
     label_graph_file: str | None = field(
         default=None,
@@ -88,8 +96,10 @@ class MultilabelDataArguments:
     )
     head_learning_rate: float | None = field(
         default=None,
-        metadata={"help": "Learning rate of the classifier and the label graph (no weight decay on the graph); "
-                          "default: learning_rate for every parameter."},
+        metadata={
+            "help": "Learning rate of the classifier and the label graph (no weight decay on the graph); "
+            "default: learning_rate for every parameter."
+        },
     )
     tune_threshold: bool = field(
         default=True, metadata={"help": "Pick the decision threshold maximising micro-F1 on the validation split."}
@@ -104,13 +114,19 @@ class MultilabelDataArguments:
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} is out of range; allowed: >= 1 or null")
         if self.graph_init not in GRAPH_INITS:
-            raise ValueError(f"graph_init={self.graph_init!r} is not supported; allowed values: {', '.join(map(repr, GRAPH_INITS))}")
+            raise ValueError(
+                f"graph_init={self.graph_init!r} is not supported; allowed values: {', '.join(map(repr, GRAPH_INITS))}"
+            )
         if self.cooccurrence_normalization not in COOCCURRENCE_NORMALIZATIONS:
-            raise ValueError(f"cooccurrence_normalization={self.cooccurrence_normalization!r} is not supported; allowed "
-                             f"values: {', '.join(map(repr, COOCCURRENCE_NORMALIZATIONS))}")
+            raise ValueError(
+                f"cooccurrence_normalization={self.cooccurrence_normalization!r} is not supported; allowed "
+                f"values: {', '.join(map(repr, COOCCURRENCE_NORMALIZATIONS))}"
+            )
         if (self.graph_init == "learned") != (self.label_graph_file is not None):
-            raise ValueError(f"label_graph_file={self.label_graph_file!r} with graph_init={self.graph_init!r}: "
-                             "graph_init='learned' needs label_graph_file, and label_graph_file needs graph_init='learned'")
+            raise ValueError(
+                f"label_graph_file={self.label_graph_file!r} with graph_init={self.graph_init!r}: "
+                "graph_init='learned' needs label_graph_file, and label_graph_file needs graph_init='learned'"
+            )
         if self.head_learning_rate is not None and not self.head_learning_rate > 0:
             raise ValueError(f"head_learning_rate={self.head_learning_rate} is out of range; allowed: > 0 or null")
 
@@ -129,7 +145,9 @@ def load_multilabel_data(data_args: MultilabelDataArguments):
             raise ValueError(f"dataset {data_args.dataset!r} has no {split!r} split; it has {list(dataset)}")
     for column in (data_args.text_column, data_args.label_column):
         if column not in dataset["train"].column_names:
-            raise ValueError(f"dataset {data_args.dataset!r} has no column {column!r}; it has {dataset['train'].column_names}")
+            raise ValueError(
+                f"dataset {data_args.dataset!r} has no column {column!r}; it has {dataset['train'].column_names}"
+            )
     label_feature = getattr(dataset["train"].features[data_args.label_column], "feature", None)
     if hasattr(label_feature, "names"):
         names = list(label_feature.names)
@@ -154,18 +172,24 @@ def build_tokenizer(model_args: ModelArguments, data_args: MultilabelDataArgumen
     if model_args.model_name_or_path:
         return AutoTokenizer.from_pretrained(resolve_pretrained(model_args.model_name_or_path))
     texts = list(train_split[data_args.text_column])
-    return cached_bpe_tokenizer(texts, data_args.tokenizer_vocab_size, f"multilabel-{data_args.dataset.replace('/', '_')}")
+    return cached_bpe_tokenizer(
+        texts, data_args.tokenizer_vocab_size, f"multilabel-{data_args.dataset.replace('/', '_')}"
+    )
 
 
 def read_label_graph(path: str | Path) -> torch.Tensor:
     """The label graph stored in ``path``: a run's ``results.json`` (its ``label_graph``) or a JSON m x m matrix."""
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"label_graph_file={str(path)!r} does not exist; allowed: a run's results.json or a JSON matrix")
+        raise ValueError(
+            f"label_graph_file={str(path)!r} does not exist; allowed: a run's results.json or a JSON matrix"
+        )
     content = json.loads(path.read_text())
     graph = content.get("label_graph") if isinstance(content, dict) else content
     if graph is None:
-        raise ValueError(f"label_graph_file={str(path)!r} has no 'label_graph'; allowed: a run's results.json or a JSON matrix")
+        raise ValueError(
+            f"label_graph_file={str(path)!r} has no 'label_graph'; allowed: a run's results.json or a JSON matrix"
+        )
     return torch.tensor(graph, dtype=torch.float32)
 
 
@@ -178,7 +202,9 @@ def initial_graph(data_args: MultilabelDataArguments, train_labels) -> torch.Ten
     return None
 
 
-def build_model(model_args: ModelArguments, data_args: MultilabelDataArguments, tokenizer, names: list[str], train_labels):
+def build_model(
+    model_args: ModelArguments, data_args: MultilabelDataArguments, tokenizer, names: list[str], train_labels
+):
     """A label-graph classifier: a saved one, a new one on a pretrained encoder, or a new one from scratch sized to
     the tokenizer; ``graph_init`` then sets its graph (the training labels' co-occurrence, or a learned one)."""
     id2label = dict(enumerate(names))
@@ -187,10 +213,14 @@ def build_model(model_args: ModelArguments, data_args: MultilabelDataArguments, 
         if AutoConfig.from_pretrained(path).model_type == "label_graph":
             model = AutoModelForSequenceClassification.from_pretrained(path, **model_args.model_config)
         else:
-            model = LabelGraphForSequenceClassification.from_backbone(path, id2label=id2label, **model_args.model_config)
+            model = LabelGraphForSequenceClassification.from_backbone(
+                path, id2label=id2label, **model_args.model_config
+            )
     else:
         if model_args.model_type != "label_graph":
-            raise ValueError(f"model_type={model_args.model_type!r} is not supported by this task; allowed values: 'label_graph'")
+            raise ValueError(
+                f"model_type={model_args.model_type!r} is not supported by this task; allowed values: 'label_graph'"
+            )
         model_config = dict(model_args.model_config)
         encoder = {
             "vocab_size": len(tokenizer),
@@ -202,8 +232,10 @@ def build_model(model_args: ModelArguments, data_args: MultilabelDataArguments, 
     if model.config.id2label != id2label:
         raise ValueError(f"the model's labels {list(model.config.id2label.values())} differ from the dataset's {names}")
     if model.config.soft_training and not model.config.use_label_graph and data_args.graph_init == "identity":
-        raise ValueError("soft_training without use_label_graph needs graph_init='cooccurrence' or 'learned': with the "
-                         "identity graph the soft target equals the gold labels")
+        raise ValueError(
+            "soft_training without use_label_graph needs graph_init='cooccurrence' or 'learned': with the "
+            "identity graph the soft target equals the gold labels"
+        )
     graph = initial_graph(data_args, train_labels)
     if graph is not None:
         model.set_label_graph(graph)
@@ -320,9 +352,11 @@ def run_multilabel_classification(
     dataset, names = load_multilabel_data(data_args)
     train, validation, test = (
         split if limit is None else split.select(range(min(limit, len(split))))
-        for split, limit in ((dataset["train"], data_args.max_train_samples),
-                             (dataset["validation"], data_args.max_validation_samples),
-                             (dataset["test"], data_args.max_test_samples))
+        for split, limit in (
+            (dataset["train"], data_args.max_train_samples),
+            (dataset["validation"], data_args.max_validation_samples),
+            (dataset["test"], data_args.max_test_samples),
+        )
     )
     tokenizer = build_tokenizer(model_args, data_args, train)
     train_labels = np.asarray(train["labels"], dtype=np.float32)
@@ -333,11 +367,17 @@ def run_multilabel_classification(
         return tokenizer(batch[data_args.text_column], truncation=True, max_length=data_args.max_length)
 
     splits = {
-        name: split.map(encode, batched=True, remove_columns=[data_args.text_column, data_args.label_column],
-                        desc=f"Tokenizing {name}")
+        name: split.map(
+            encode,
+            batched=True,
+            remove_columns=[data_args.text_column, data_args.label_column],
+            desc=f"Tokenizing {name}",
+        )
         for name, split in (("train", train), ("validation", validation), ("test", test))
     }
-    optimizer = build_optimizer(model, training_args, data_args.head_learning_rate) if data_args.head_learning_rate else None
+    optimizer = (
+        build_optimizer(model, training_args, data_args.head_learning_rate) if data_args.head_learning_rate else None
+    )
     trainer = Trainer(
         model=model,
         args=training_args,
@@ -364,9 +404,11 @@ def run_multilabel_classification(
     test_scores, test_labels = sigmoid(test_logits), np.asarray(splits["test"]["labels"])
     shown = range(min(data_args.num_examples_to_show, len(test)))
     examples = [
-        {"text": test[i][data_args.text_column],
-         "gold": [names[j] for j in np.flatnonzero(test_labels[i])],
-         "predicted": [names[j] for j in np.flatnonzero(test_scores[i] > model.config.threshold)]}
+        {
+            "text": test[i][data_args.text_column],
+            "gold": [names[j] for j in np.flatnonzero(test_labels[i])],
+            "predicted": [names[j] for j in np.flatnonzero(test_scores[i] > model.config.threshold)],
+        }
         for i in shown
     ]
     metrics = train_result.metrics
@@ -378,7 +420,10 @@ def run_multilabel_classification(
         "label_counts": train_labels.sum(axis=0).astype(int).tolist(),
         "train_size": len(train),
         "threshold": model.config.threshold,
-        "validation": {"size": len(validation_labels), **multilabel_metrics(validation_scores, validation_labels, model.config.threshold)},
+        "validation": {
+            "size": len(validation_labels),
+            **multilabel_metrics(validation_scores, validation_labels, model.config.threshold),
+        },
         "test": {"size": len(test_labels), **multilabel_metrics(test_scores, test_labels, model.config.threshold)},
         "test_threshold_0.5": multilabel_metrics(test_scores, test_labels, 0.5),
         "label_graph": model.graph().detach().cpu().tolist(),
@@ -387,8 +432,12 @@ def run_multilabel_classification(
         "train_steps": trainer.state.global_step,
         "train_runtime_s": metrics.get("train_runtime"),
         "train_loss": metrics.get("train_loss"),
-        **_reload_checks(output_dir, [test[i][data_args.text_column] for i in range(min(RELOAD_CHECK_SIZE, len(test)))],
-                         test_logits[:RELOAD_CHECK_SIZE], data_args.max_length),
+        **_reload_checks(
+            output_dir,
+            [test[i][data_args.text_column] for i in range(min(RELOAD_CHECK_SIZE, len(test)))],
+            test_logits[:RELOAD_CHECK_SIZE],
+            data_args.max_length,
+        ),
     }
     card = {
         "dataset_name": data_args.dataset,
@@ -410,7 +459,9 @@ def _reload_checks(output_dir: Path, texts: list[str], logits: np.ndarray, max_l
     classifier = pipeline("text-classification", model=str(output_dir), top_k=None, device="cpu")
     outputs = classifier(texts, truncation=True, max_length=max_length)
     names = reloaded.config.id2label
-    piped = np.array([[{o["label"]: o["score"] for o in output}[names[j]] for j in range(len(names))] for output in outputs])
+    piped = np.array(
+        [[{o["label"]: o["score"] for o in output}[names[j]] for j in range(len(names))] for output in outputs]
+    )
     return {
         "reload_reproduces_logits": bool(np.allclose(again, logits, atol=1e-4)),
         "pipeline_matches_model": bool(np.allclose(piped, sigmoid(logits), atol=1e-4)),
@@ -432,9 +483,10 @@ def _training_summary(training_args: TrainingArguments, data_args: MultilabelDat
         "optimizer": optimizer_summary(training_args, head),
         "schedule": schedule_summary(training_args, "warm-up {}"),
         "max length": data_args.max_length,
-        "label graph init": data_args.graph_init + (
-            f" ({data_args.cooccurrence_normalization})" if data_args.graph_init == "cooccurrence" else ""),
-        "decision threshold": f"{results['threshold']}" + (" (tuned on validation micro-F1)" if data_args.tune_threshold else ""),
+        "label graph init": data_args.graph_init
+        + (f" ({data_args.cooccurrence_normalization})" if data_args.graph_init == "cooccurrence" else ""),
+        "decision threshold": f"{results['threshold']}"
+        + (" (tuned on validation micro-F1)" if data_args.tune_threshold else ""),
         **run_summary(training_args.seed, results["train_runtime_s"]),
     }
 

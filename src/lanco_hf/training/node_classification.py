@@ -26,9 +26,9 @@ from ..hub.methods import methods_of
 from ..hub.model_card import CardContent, CardSpec
 from ..losses.renode import renode_weights
 from .arguments import ModelArguments
+from .nan_guard import check_finite_loss
 from .run import finish_run, run_summary
 from .tasks import register_task
-from .nan_guard import check_finite_loss
 
 logger = logging.getLogger(__name__)
 

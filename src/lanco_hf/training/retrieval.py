@@ -43,7 +43,9 @@ class RetrievalDataArguments:
     image_size: int = field(default=64, metadata={"help": "Stamps are letterboxed into squares of this many pixels."})
     validation_fraction: float = 0.1
     test_fraction: float = 0.15
-    max_text_length: int = field(default=40, metadata={"help": "Captions are cut at this many tokens ([CLS], [SEP] included)."})
+    max_text_length: int = field(
+        default=40, metadata={"help": "Captions are cut at this many tokens ([CLS], [SEP] included)."}
+    )
     tokenizer_vocab_size: int = field(default=1000, metadata={"help": "WordPiece trained on the training captions."})
     max_train_samples: int | None = None
     max_eval_samples: int | None = field(default=None, metadata={"help": "Validation pairs scored during training."})
@@ -54,7 +56,9 @@ class RetrievalDataArguments:
 
     def __post_init__(self):
         if self.dataset not in DATASETS:
-            raise ValueError(f"dataset={self.dataset!r} is not supported; allowed values: {', '.join(map(repr, DATASETS))}")
+            raise ValueError(
+                f"dataset={self.dataset!r} is not supported; allowed values: {', '.join(map(repr, DATASETS))}"
+            )
         for name in ("image_size", "max_text_length", "tokenizer_vocab_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name}={getattr(self, name)} is out of range; allowed: >= 1")
@@ -70,22 +74,28 @@ class IAISArguments:
     iais: str = field(default="singular", metadata={"help": "'singular', 'distributed' or 'none' (baseline)."})
     num_hard_negatives: int = field(
         default=OFFICIAL_NUM_HARD_NEGATIVES,
-        metadata={"help": "Hardest negatives per anchor and direction (official hard_neg_size: 31); without a pool, "
-                          "< per_device_train_batch_size."},
+        metadata={
+            "help": "Hardest negatives per anchor and direction (official hard_neg_size: 31); without a pool, "
+            "< per_device_train_batch_size."
+        },
     )
     hard_negative_pool: int | None = field(
         default=OFFICIAL_HARD_NEGATIVE_POOL,
-        metadata={"help": "Random non-matching candidates per anchor and direction, drawn from the training pairs, "
-                          "of which the num_hard_negatives hardest are used (official negative_size: 399); null: mine "
-                          "the batch's own pairs instead."},
+        metadata={
+            "help": "Random non-matching candidates per anchor and direction, drawn from the training pairs, "
+            "of which the num_hard_negatives hardest are used (official negative_size: 399); null: mine "
+            "the batch's own pairs instead."
+        },
     )
     margin: float = 0.2
     iais_schedule: str = field(default="exp", metadata={"help": "'exp': lambda(t) = exp(5 (t/T - 1)); 'constant': 1."})
     iais_scale: float = field(
         default=OFFICIAL_IAIS_SCALE,
-        metadata={"help": "The IAIS term weighs iais_scale x lambda(t) against the mean ranking loss. Official: 8, its "
-                          "train_batch_size: each update accumulates 8 one-anchor batches and divides each batch's "
-                          "ranking loss by 8 but not its IAIS term, i.e. mean ranking loss + 8 x lambda(t) x mean IAIS."},
+        metadata={
+            "help": "The IAIS term weighs iais_scale x lambda(t) against the mean ranking loss. Official: 8, its "
+            "train_batch_size: each update accumulates 8 one-anchor batches and divides each batch's "
+            "ranking loss by 8 but not its IAIS term, i.e. mean ranking loss + 8 x lambda(t) x mean IAIS."
+        },
     )
     isd_alignment: str = field(default="singular", metadata={"help": "Alignment of the reported ISD."})
 
@@ -93,7 +103,9 @@ class IAISArguments:
         choices = {"iais": ("none", *ALIGNMENTS), "iais_schedule": SCHEDULES, "isd_alignment": ALIGNMENTS}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
-                raise ValueError(f"{name}={getattr(self, name)!r} is not supported; allowed values: {', '.join(map(repr, allowed))}")
+                raise ValueError(
+                    f"{name}={getattr(self, name)!r} is not supported; allowed values: {', '.join(map(repr, allowed))}"
+                )
 
     @property
     def alignment(self) -> str | None:
@@ -105,12 +117,20 @@ def build_model_and_processor(model_args: ModelArguments, data_args: RetrievalDa
     fields) with a WordPiece tokenizer trained on ``train_captions`` and ViLT's PIL image processor."""
     if model_args.model_name_or_path:
         path = model_args.model_name_or_path
-        return ViltForImageAndTextRetrieval.from_pretrained(path, **model_args.model_config), AutoProcessor.from_pretrained(path)
+        return ViltForImageAndTextRetrieval.from_pretrained(
+            path, **model_args.model_config
+        ), AutoProcessor.from_pretrained(path)
     if model_args.model_type != "vilt":
-        raise ValueError(f"model_type={model_args.model_type!r} is not supported for image_text_retrieval; allowed: 'vilt'")
+        raise ValueError(
+            f"model_type={model_args.model_type!r} is not supported for image_text_retrieval; allowed: 'vilt'"
+        )
     tokenizer = train_wordpiece_tokenizer(train_captions, data_args.tokenizer_vocab_size)
-    fixed = {"vocab_size": len(tokenizer), "pad_token_id": tokenizer.pad_token_id, "image_size": data_args.image_size,
-             "max_position_embeddings": data_args.max_text_length}
+    fixed = {
+        "vocab_size": len(tokenizer),
+        "pad_token_id": tokenizer.pad_token_id,
+        "image_size": data_args.image_size,
+        "max_position_embeddings": data_args.max_text_length,
+    }
     clashes = sorted(set(fixed) & set(model_args.model_config))
     if clashes:
         raise ValueError(f"model_config sets {clashes}; they follow from the tokenizer and the data arguments")
@@ -139,9 +159,12 @@ def metric_label(metric: str) -> str:
     """``t2i_recall@5`` -> ``text->image recall@5``; ``recall_mean``, ``isd`` and the attention entropies by name."""
     direction, _, k = metric.partition("_recall@")
     names = {"t2i": "text->image", "i2t": "image->text"}
-    labels = {"recall_mean": "mean recall", "isd": "mean ISD",
-              "text_attention_entropy": "text self-attention entropy (1 = uniform)",
-              "image_attention_entropy": "image self-attention entropy (1 = uniform)"}
+    labels = {
+        "recall_mean": "mean recall",
+        "isd": "mean ISD",
+        "text_attention_entropy": "text self-attention entropy (1 = uniform)",
+        "image_attention_entropy": "image self-attention entropy (1 = uniform)",
+    }
     return f"{names[direction]} recall@{k}" if k else labels[metric]
 
 
@@ -161,7 +184,10 @@ def retrieval_card(config, results: dict) -> CardContent:
             "result_rows": [
                 {
                     "name": metric_label(name),
-                    "value": f"{value:.3g}" if name == "isd" else f"{value:.3f}" if name.endswith("_entropy")
+                    "value": f"{value:.3g}"
+                    if name == "isd"
+                    else f"{value:.3f}"
+                    if name.endswith("_entropy")
                     else f"{100 * value:.2f} %",
                     "chance": f"{100 * chance[name]:.2f} %" if name in chance else "",
                 }
@@ -244,14 +270,21 @@ def run_retrieval(
         "task": "image_text_retrieval",
         "model_type": model.config.model_type,
         "num_parameters": model.num_parameters(),
-        "iais": None if iais_args.alignment is None else {
-            "alignment": iais_args.alignment, "modes": "L + V", "schedule": iais_args.iais_schedule,
-            "scale": iais_args.iais_scale, "num_hard_negatives": iais_args.num_hard_negatives,
-            "hard_negative_pool": iais_args.hard_negative_pool, "margin": iais_args.margin,
+        "iais": None
+        if iais_args.alignment is None
+        else {
+            "alignment": iais_args.alignment,
+            "modes": "L + V",
+            "schedule": iais_args.iais_schedule,
+            "scale": iais_args.iais_scale,
+            "num_hard_negatives": iais_args.num_hard_negatives,
+            "hard_negative_pool": iais_args.hard_negative_pool,
+            "margin": iais_args.margin,
         },
         "test": test_metrics,
-        "test_at_start": None if at_start is None else {
-            name: at_start[f"start_{name}"] for name in ["recall_mean", *PAIR_VALUES]},
+        "test_at_start": None
+        if at_start is None
+        else {name: at_start[f"start_{name}"] for name in ["recall_mean", *PAIR_VALUES]},
         "chance": chance,
         "train_steps": trainer.state.global_step,
         "train_runtime_s": metrics.get("train_runtime"),
@@ -268,7 +301,9 @@ def run_retrieval(
     return finish_run(results, output_dir, started, card=card, report=_report(results, output_dir))
 
 
-def _reload_reproduces_scores(model, output_dir: Path, test_split, data_args, isd_alignment: str, size: int = 8) -> bool:
+def _reload_reproduces_scores(
+    model, output_dir: Path, test_split, data_args, isd_alignment: str, size: int = 8
+) -> bool:
     """Whether the saved model and processor, reloaded, give the same logits and ISD on the first test pairs."""
     reloaded = ViltForImageAndTextRetrieval.from_pretrained(output_dir).to(model.device).eval()
     encoded = encode_split(test_split, AutoProcessor.from_pretrained(output_dir), data_args.max_text_length, size)
@@ -289,8 +324,11 @@ def _training_summary(training_args, data_args, iais_args, results) -> dict:
         "steps": results["train_steps"],
         "batch size (matched pairs)": batch_size(training_args),
         "loss": "hinge ranking with hard negatives"
-        + ("" if iais_args.alignment is None else
-           f" + {iais_args.iais_scale:g} x lambda(t) x IAIS ({iais_args.alignment}, L + V modes)"),
+        + (
+            ""
+            if iais_args.alignment is None
+            else f" + {iais_args.iais_scale:g} x lambda(t) x IAIS ({iais_args.alignment}, L + V modes)"
+        ),
         "hard negatives per anchor and direction": iais_args.num_hard_negatives,
         "hard negatives from": "the batch" if pool is None else f"{pool} random training candidates per anchor",
         "margin": iais_args.margin,
@@ -305,8 +343,11 @@ def _report(results: dict, output_dir: Path) -> list[str]:
     test, chance = results["test"], results["chance"]
     return [
         f"\nTest ({test['size']} pairs, all captions x all images):",
-        *(f"  {name:18s} {value:.4f}" + (f"   (chance {chance[name]:.4f})" if name in chance else "")
-          for name, value in test.items() if name != "size"),
+        *(
+            f"  {name:18s} {value:.4f}" + (f"   (chance {chance[name]:.4f})" if name in chance else "")
+            for name, value in test.items()
+            if name != "size"
+        ),
         f"Saved to {output_dir} (weights, processor, README.md model card, results.json); "
         f"reload reproduces scores: {results['reload_reproduces_scores']}",
     ]

@@ -11,8 +11,9 @@ from pathlib import Path
 import torch
 
 
-def finish_run(results: dict, output_dir: str | Path, started: float, *, card: dict | None,
-               report: Iterable[str] = ()) -> dict:
+def finish_run(
+    results: dict, output_dir: str | Path, started: float, *, card: dict | None, report: Iterable[str] = ()
+) -> dict:
     """Finish a run on the main process: store ``card`` (the card's run-specific fields: dataset name and
     description, training summary, examples, ...) under ``results["card"]`` and the wall time since ``started``
     (``time.monotonic()``) under ``results["wall_time_s"]``, write ``output_dir/results.json``, render the model card
@@ -42,8 +43,10 @@ def enum_value(value) -> str:
 
 def optimizer_summary(training_args, learning_rates: str = "") -> str:
     """``"adamw_torch, lr 0.001, weight decay 0.01"``; ``learning_rates`` adds the learning rates of other groups."""
-    return (f"{enum_value(training_args.optim)}, lr {training_args.learning_rate}{learning_rates}, "
-            f"weight decay {training_args.weight_decay}")
+    return (
+        f"{enum_value(training_args.optim)}, lr {training_args.learning_rate}{learning_rates}, "
+        f"weight decay {training_args.weight_decay}"
+    )
 
 
 def schedule_summary(training_args, warmup: str = "{} warm-up steps") -> str:

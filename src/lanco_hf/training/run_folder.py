@@ -32,7 +32,11 @@ LOCK_NAME = ".lanco_run.lock"
 RUN_COMPLETE_NAME = "run_complete.json"
 # what a run leaves in its folder: any of these means the folder holds a run
 RUN_FILES = (
-    "results.json", "model.safetensors", "model.safetensors.index.json", "trainer_state.json", RUN_COMPLETE_NAME
+    "results.json",
+    "model.safetensors",
+    "model.safetensors.index.json",
+    "trainer_state.json",
+    RUN_COMPLETE_NAME,
 )
 
 

@@ -56,7 +56,10 @@ def train_safely(trainer: Trainer, output_dir: str | Path, resume: bool) -> Trai
         return trainer.train(resume_from_checkpoint=checkpoint)
     logger.warning(
         "--resume: %s is the checkpoint of the last step (%d of %d): training is complete, loading it and redoing "
-        "only the final save and evaluation", checkpoint, state.global_step, last_step,
+        "only the final save and evaluation",
+        checkpoint,
+        state.global_step,
+        last_step,
     )
     trainer._load_from_checkpoint(checkpoint)
     trainer.state = state

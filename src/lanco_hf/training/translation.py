@@ -51,8 +51,9 @@ def load_translation_data(data_args: TranslationDataArguments):
     for split in ("train", "test"):
         if split not in dataset:
             raise ValueError(f"dataset {data_args.dataset!r} has no {split!r} split; it has {list(dataset)}")
-    check_text_columns(dataset, {"source_lang": data_args.source_lang, "target_lang": data_args.target_lang},
-                       data_args.dataset)
+    check_text_columns(
+        dataset, {"source_lang": data_args.source_lang, "target_lang": data_args.target_lang}, data_args.dataset
+    )
     return dataset
 
 
@@ -180,7 +181,9 @@ def run_translation(
         compute_metrics=bleu_metrics(tokenizer) if training_args.predict_with_generate else None,
     )
     train_result = train_safely(trainer, output_dir, resume)
-    averaged_steps = average_last_checkpoints(model, output_dir, data_args.average_checkpoints, trainer.state.global_step)
+    averaged_steps = average_last_checkpoints(
+        model, output_dir, data_args.average_checkpoints, trainer.state.global_step
+    )
     trainer.save_model(output_dir)  # on every rank: gathers FSDP / DeepSpeed shards; writes on the first only
     if not trainer.is_world_process_zero():
         return {}
@@ -199,16 +202,28 @@ def run_translation(
     if data_args.num_beams > 1:  # the saved generation config's beam search, scored beside greedy
         started_beam = time.monotonic()
         beam_hypotheses = translate(model, tokenizer, sources, max_source_length=data_args.max_source_length)
-        beam = {"num_beams": data_args.num_beams, "length_penalty": data_args.length_penalty, "size": len(test),
-                **translation_scores(beam_hypotheses, references), "seconds": time.monotonic() - started_beam}
+        beam = {
+            "num_beams": data_args.num_beams,
+            "length_penalty": data_args.length_penalty,
+            "size": len(test),
+            **translation_scores(beam_hypotheses, references),
+            "seconds": time.monotonic() - started_beam,
+        }
         (output_dir / f"test_translations_beam{data_args.num_beams}.txt").write_text(
-            "\n".join(beam_hypotheses) + "\n", encoding="utf-8")
+            "\n".join(beam_hypotheses) + "\n", encoding="utf-8"
+        )
     shown = range(min(data_args.num_examples_to_show, len(sources)))
     examples = [{"source": sources[i], "reference": references[i], "hypothesis": hypotheses[i]} for i in shown]
 
     reloaded = AutoModelForSeq2SeqLM.from_pretrained(output_dir)
-    again = translate(reloaded, AutoTokenizer.from_pretrained(output_dir), [e["source"] for e in examples],
-                      progress=False, max_source_length=data_args.max_source_length, num_beams=1)
+    again = translate(
+        reloaded,
+        AutoTokenizer.from_pretrained(output_dir),
+        [e["source"] for e in examples],
+        progress=False,
+        max_source_length=data_args.max_source_length,
+        num_beams=1,
+    )
 
     metrics = train_result.metrics
     results = {
@@ -238,8 +253,13 @@ def run_translation(
         "examples": examples,
         "training_summary": _training_summary(training_args, data_args, results),
     }
-    return finish_run(results, output_dir, started, card=card,
-                      report=_report(results, examples, again, type(reloaded).__name__, output_dir))
+    return finish_run(
+        results,
+        output_dir,
+        started,
+        card=card,
+        report=_report(results, examples, again, type(reloaded).__name__, output_dir),
+    )
 
 
 def bleu_metrics(tokenizer):
@@ -284,10 +304,18 @@ def _report(results: dict, examples: list[dict], reloaded: list[str], model_clas
     return [
         f"\nTest ({test['size']} pairs, greedy): BLEU {test['bleu']:.2f}, chrF {test['chrf']:.2f}"
         f"  |  copy-the-source baseline: BLEU {baseline['bleu']:.2f}, chrF {baseline['chrf']:.2f}",
-        *([f"Test (beam {beam['num_beams']}, length penalty {beam['length_penalty']}): BLEU {beam['bleu']:.2f}, "
-           f"chrF {beam['chrf']:.2f}"] if beam else []),
+        *(
+            [
+                f"Test (beam {beam['num_beams']}, length penalty {beam['length_penalty']}): BLEU {beam['bleu']:.2f}, "
+                f"chrF {beam['chrf']:.2f}"
+            ]
+            if beam
+            else []
+        ),
         f"Saved to {output_dir} (weights, tokenizer, generation_config.json, README.md model card, results.json)",
         f"Reloaded as {model_class} with AutoModelForSeq2SeqLM.from_pretrained; translations:",
-        *(f"  EN:  {example['source']}\n  REF: {example['reference']}\n  OUT: {hypothesis}\n"
-          for example, hypothesis in zip(examples, reloaded)),
+        *(
+            f"  EN:  {example['source']}\n  REF: {example['reference']}\n  OUT: {hypothesis}\n"
+            for example, hypothesis in zip(examples, reloaded)
+        ),
     ]
