@@ -2,7 +2,8 @@
 dataclass parsed by :class:`~lanco_hf.commands.parser.CommandParser` (transformers' ``HfArgumentParser``, dashed
 flags); the library modules below (``training``, ``evaluation``, ``hub``) parse no arguments.
 
-- ``lanco-hf train CONFIG.yaml [key=value ...] [--resume] [--push-to-hub REPO_ID]``
+- ``lanco-hf train CONFIG [key=value ...] [--resume] [--push-to-hub REPO_ID]`` (CONFIG: a YAML file or a built-in name)
+- ``lanco-hf configs``
 - ``lanco-hf push RUN_DIR REPO_ID [--private]``
 - ``lanco-hf evaluate {openness,retrieval,totoro} [options]``
 
@@ -18,7 +19,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 
-from . import evaluate, push, train
+from . import configs, evaluate, push, train
 from .parser import CommandParser, dataclasses_from
 
 USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError, FloatingPointError)
@@ -47,6 +48,7 @@ def build_parser() -> CommandParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=CommandParser)
     train.register(commands)
+    configs.register(commands)
     push.register(commands)
     evaluate.register(commands)
     return parser

@@ -1,6 +1,7 @@
-"""``lanco-hf train CONFIG.yaml [key=value ...] [--resume | --overwrite-output-dir] [--push-to-hub REPO_ID]``: the
-run config's ``task`` (default ``translation``) picks the registered task (``lanco_hf.training.tasks``) that trains,
-evaluates, saves and reloads the model, and writes ``results.json`` and the model card. The whole config is checked
+"""``lanco-hf train CONFIG [key=value ...] [--resume | --overwrite-output-dir] [--push-to-hub REPO_ID]``: CONFIG is a
+YAML file or the name of a built-in config (``lanco-hf configs`` lists them); the run config's ``task`` (default
+``translation``) picks the registered task (``lanco_hf.training.tasks``) that trains, evaluates, saves and reloads
+the model, and writes ``results.json`` and the model card. The whole config is checked
 before any data is read, and the run holds a lock on its ``output_dir`` (``lanco_hf.training.run_folder``)."""
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ def register(commands) -> None:
         (TrainCommandArguments,),
         epilog_factory=tasks_epilog,
     )
-    parser.add_argument("config", help="YAML run config (see configs/)")
+    parser.add_argument("config", help="a YAML run config, or the name of a built-in one (see `lanco-hf configs`)")
     parser.add_argument("overrides", nargs="*", help="key=value settings overriding the YAML (dotted keys nest)")
     parser.set_defaults(handler=train)
 

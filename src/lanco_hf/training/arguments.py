@@ -224,6 +224,11 @@ def _parse_value(raw: str):
 
 
 def load_run_config(path: str | Path, overrides: list[str] = ()) -> dict:
+    """The settings of the run config ``path`` (a YAML file, or the name of a built-in config such as
+    ``"explicit_sparse_bible"``, :mod:`lanco_hf.training.run_configs`) with ``overrides`` applied."""
+    from .run_configs import resolve_run_config
+
+    path = resolve_run_config(path)
     with open(path, encoding="utf-8") as handle:
         config = yaml.load(handle, Loader=_Loader) or {}
     if not isinstance(config, dict):
