@@ -5,13 +5,12 @@ import json
 
 import pytest
 
-from lanco_hf.data import bible
 from lanco_hf.data.bible import find_sword_root, read_bible_pairs, split_of
 from lanco_hf.data.cache import DataNotFoundError, cached_jsonl, read_jsonl, write_jsonl
 from lanco_hf.data.tokenizer import cached_bpe_tokenizer, train_bpe_tokenizer
 
 try:
-    find_sword_root()
+    find_sword_root(fetch=False)
     HAVE_SWORD = True
 except DataNotFoundError:
     HAVE_SWORD = False
@@ -43,9 +42,10 @@ def test_unknown_book_is_rejected():
 
 def test_missing_modules_name_the_install_command(tmp_path, monkeypatch):
     monkeypatch.delenv("LANCO_HF_SWORD_PATH", raising=False)
-    monkeypatch.setattr(bible, "SYSTEM_SWORD_ROOT", str(tmp_path / "nothing"))
+    monkeypatch.setenv("LANCO_HF_SYSTEM_DATA_ROOT", str(tmp_path / "nothing"))
+    monkeypatch.setenv("LANCO_HF_CACHE", str(tmp_path / "cache"))
     with pytest.raises(DataNotFoundError, match="apt-get install sword-text-kjv sword-text-sparv"):
-        find_sword_root(tmp_path)
+        find_sword_root(tmp_path, fetch=False)
 
 
 def test_split_is_a_fixed_function_of_the_verse_id():

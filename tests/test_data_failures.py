@@ -10,29 +10,25 @@ from lanco_hf.data.cache import DataNotFoundError, cached_jsonl, file_sha256
 
 MISSING = [
     (
-        bible,
-        "SYSTEM_SWORD_ROOT",
+        "bible",
         "LANCO_HF_SWORD_PATH",
         lambda: bible.load_bible_pairs(),
         "apt-get install sword-text-kjv sword-text-sparv",
     ),
     (
-        fashion_mnist,
-        "SYSTEM_PATH",
+        "fashion_mnist",
         "LANCO_HF_FASHION_MNIST_PATH",
         lambda: fashion_mnist.find_fashion_mnist(),
         "apt-get install dataset-fashion-mnist",
     ),
     (
-        emoji,
-        "SYSTEM_CLDR_ROOT",
+        "emoji",
         "LANCO_HF_CLDR_PATH",
         lambda: emoji.find_cldr_root(),
         "apt-get install unicode-cldr-core",
     ),
     (
-        debtags,
-        "APT_LISTS",
+        "debtags",
         "LANCO_HF_APT_LISTS",
         lambda: debtags.find_apt_lists(),
         "apt-get -o Acquire::Languages=en update",
@@ -40,17 +36,14 @@ MISSING = [
 ]
 
 
-@pytest.mark.parametrize(
-    "module, system_attr, variable, load, command",
-    MISSING,
-    ids=[case[0].__name__.rsplit(".", 1)[1] for case in MISSING],
-)
-def test_missing_data_package_names_the_install_command(
-    module, system_attr, variable, load, command, tmp_path, monkeypatch
-):
+@pytest.mark.parametrize("variable, load, command", [case[1:] for case in MISSING], ids=[case[0] for case in MISSING])
+def test_missing_data_package_names_the_install_command(variable, load, command, tmp_path, monkeypatch):
+    """With the package not installed (an empty system root) and no apt to fetch it (an empty PATH)."""
     empty = tmp_path / "empty"
     empty.mkdir()
-    monkeypatch.setattr(module, system_attr, str(tmp_path / "not-installed"))
+    monkeypatch.setenv("LANCO_HF_SYSTEM_DATA_ROOT", str(tmp_path / "not-installed"))
+    monkeypatch.setattr(debtags, "APT_LISTS", str(tmp_path / "not-installed"))
+    monkeypatch.setenv("PATH", str(empty))
     monkeypatch.setenv(variable, str(empty))
     monkeypatch.setenv("LANCO_HF_CACHE", str(tmp_path / "cache"))  # no corpus cached from another test
     with pytest.raises(DataNotFoundError) as caught:

@@ -13,8 +13,8 @@ from lanco_hf.data.emoji import emoji_captions, emoji_dataset, emoji_split, find
 
 def _tarball():
     try:
-        find_cldr_root()
-        return find_emoji_tarball(Path.home() / ".cache" / "lanco_hf" / "emoji")
+        find_cldr_root(fetch=False)
+        return find_emoji_tarball(Path.home() / ".cache" / "lanco_hf" / "emoji", fetch=False)
     except DataNotFoundError:
         return None
 
@@ -22,7 +22,8 @@ def _tarball():
 TARBALL = _tarball()
 needs_emoji = pytest.mark.skipif(
     TARBALL is None,
-    reason="npm pack emoji-datasource-google@16.0.0 --pack-destination ~/.cache/lanco_hf/emoji; apt-get install unicode-cldr-core",
+    reason="npm pack emoji-datasource-google@16.0.0 --pack-destination ~/.cache/lanco_hf/emoji; "
+    "apt-get install unicode-cldr-core",
 )
 
 
@@ -30,14 +31,15 @@ def test_missing_package_names_the_npm_command(tmp_path, monkeypatch):
     monkeypatch.delenv("LANCO_HF_EMOJI_PATH", raising=False)
     monkeypatch.setenv("LANCO_HF_CACHE", str(tmp_path))
     with pytest.raises(DataNotFoundError, match=r"npm pack emoji-datasource-google@16\.0\.0 --pack-destination"):
-        find_emoji_tarball(tmp_path / "elsewhere")
+        find_emoji_tarball(tmp_path / "elsewhere", fetch=False)
 
 
 def test_missing_cldr_names_the_apt_package(tmp_path, monkeypatch):
     monkeypatch.delenv("LANCO_HF_CLDR_PATH", raising=False)
-    monkeypatch.setattr(emoji, "SYSTEM_CLDR_ROOT", str(tmp_path / "none"))
+    monkeypatch.setenv("LANCO_HF_SYSTEM_DATA_ROOT", str(tmp_path / "none"))
+    monkeypatch.setenv("LANCO_HF_CACHE", str(tmp_path / "cache"))
     with pytest.raises(DataNotFoundError, match="apt-get install unicode-cldr-core"):
-        find_cldr_root(tmp_path)
+        find_cldr_root(tmp_path, fetch=False)
 
 
 def test_split_is_a_fixed_function_of_the_code_points():

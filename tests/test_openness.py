@@ -382,8 +382,8 @@ def _emoji_tarball():
     from lanco_hf.data.emoji import find_cldr_root, find_emoji_tarball
 
     try:
-        find_cldr_root()
-        return find_emoji_tarball(Path.home() / ".cache" / "lanco_hf" / "emoji")
+        find_cldr_root(fetch=False)
+        return find_emoji_tarball(Path.home() / ".cache" / "lanco_hf" / "emoji", fetch=False)
     except DataNotFoundError:
         return None
 
@@ -391,7 +391,8 @@ def _emoji_tarball():
 EMOJI_TARBALL = _emoji_tarball()
 needs_emoji = pytest.mark.skipif(
     EMOJI_TARBALL is None,
-    reason="npm pack emoji-datasource-google@16.0.0 --pack-destination ~/.cache/lanco_hf/emoji; apt-get install unicode-cldr-core",
+    reason="npm pack emoji-datasource-google@16.0.0 --pack-destination ~/.cache/lanco_hf/emoji; "
+    "apt-get install unicode-cldr-core",
 )
 
 

