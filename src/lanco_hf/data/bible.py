@@ -20,10 +20,9 @@ import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
 from .cache import cache_dir, cached_jsonl
 from .fetch import SWORD_BIBLES
+from .progress import progress_bar
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 ENGLISH_MODULE = "engKJV2006eb"
@@ -94,7 +93,7 @@ def read_bible_pairs(sword_path: str | os.PathLike | None = None, books: list[st
     pool = ProcessPoolExecutor(max_workers=min(len(names), os.cpu_count() or 1), initializer=exit_with_parent)
     try:
         per_book = list(
-            tqdm(
+            progress_bar(
                 pool.map(_read_book, [root] * len(names), names),
                 total=len(names),
                 desc="Reading SWORD modules",

@@ -19,9 +19,13 @@ from pathlib import Path
 import torch
 
 from .cache import DataNotFoundError, cache_dir, cached_jsonl
+from .progress import progress_bar
 
 DEPENDENCY_FIELDS = ("Depends", "Pre-Depends", "Recommends")
-INSTALL_HINT = "run `sudo apt-get update` on a Debian/Ubuntu machine (apt-cache dumpavail reads the apt lists), or pass a saved dump"
+INSTALL_HINT = (
+    "run `sudo apt-get update` on a Debian/Ubuntu machine (apt-cache dumpavail reads the apt lists), or pass a saved "
+    "dump"
+)
 _PACKAGE_NAME = re.compile(r"[^\s(\[<:]+")
 
 
@@ -78,7 +82,7 @@ def package_records(text: str) -> list[dict]:
     for stanza in parse_stanzas(text):
         stanzas.setdefault(stanza["Package"], stanza)
     records = []
-    for name in sorted(stanzas):
+    for name in progress_bar(sorted(stanzas), desc="Building the package graph", unit="package"):
         stanza = stanzas[name]
         targets = {dep for field in DEPENDENCY_FIELDS for dep in first_alternatives(stanza.get(field, ""))}
         records.append(

@@ -27,6 +27,7 @@ from pathlib import Path
 from .bible import split_of
 from .cache import DataNotFoundError, cache_dir, cached_jsonl
 from .debian_graph import parse_stanzas
+from .progress import progress_bar
 
 APT_LISTS = "/var/lib/apt/lists"
 APT_HELPER = "/usr/lib/apt/apt-helper"
@@ -69,19 +70,25 @@ def read_debtags_corpus(lists_dir: str | os.PathLike | None = None) -> list[dict
     """Every tagged package with an English description, as ``{"package", "text", "tags"}`` sorted by package name.
     A package listed in several lists (release, updates, security) is taken from the first list by file name."""
     packages, translations = find_apt_lists(lists_dir)
+    progress = progress_bar(total=len(translations) + len(packages), desc="Reading apt lists", unit="list")
     descriptions: dict[str, str] = {}
     for path in translations:
+        progress.set_postfix_str(path.name, refresh=False)
         for stanza in parse_stanzas(read_list(path)):
             if "Description-md5" in stanza and "Description-en" in stanza:
                 descriptions.setdefault(stanza["Description-md5"], stanza["Description-en"])
+        progress.update()
     records: dict[str, dict] = {}
     for path in packages:
+        progress.set_postfix_str(path.name, refresh=False)
         for stanza in parse_stanzas(read_list(path)):
             name, tags = stanza.get("Package"), stanza.get("Tag")
             description = descriptions.get(stanza.get("Description-md5", ""))
             if name and tags and description and name not in records:
                 tag_list = sorted({tag.strip() for tag in tags.replace("\n", " ").split(",") if tag.strip()})
                 records[name] = {"package": name, "text": description_text(description), "tags": tag_list}
+        progress.update()
+    progress.close()
     return [records[name] for name in sorted(records)]
 
 

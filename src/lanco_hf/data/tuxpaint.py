@@ -24,6 +24,7 @@ from PIL import Image
 from .bible import split_of
 from .cache import cache_dir, cached_jsonl, file_sha256
 from .fetch import TUXPAINT_STAMPS
+from .progress import progress_bar
 
 STAMPS_SUBDIR = Path(TUXPAINT_STAMPS.data_dir)
 
@@ -41,7 +42,7 @@ def read_stamps(root: str | os.PathLike | None = None) -> list[dict]:
     ``{"id": "food/fruit/lemon", "caption": "A yellow lemon.", "category": "food"}``."""
     root = find_stamps_root(root)
     records = []
-    for text_file in sorted(root.rglob("*.txt")):
+    for text_file in progress_bar(sorted(root.rglob("*.txt")), desc="Reading stamp captions", unit="stamp"):
         if not text_file.with_suffix(".png").is_file():
             continue
         lines = text_file.read_text(encoding="utf-8").splitlines()
@@ -78,7 +79,8 @@ def load_stamp_images(records: list[dict], image_size: int, root: str | os.PathL
             if np.array_equal(cached["ids"], ids):
                 return cached["images"]
     root = find_stamps_root(root)
-    images = np.stack([letterbox(Image.open(root / f"{record['id']}.png"), image_size) for record in records])
+    drawings = progress_bar(records, desc=f"Preparing stamps ({image_size} px)", unit="stamp")
+    images = np.stack([letterbox(Image.open(root / f"{record['id']}.png"), image_size) for record in drawings])
     tmp = path.with_name(path.name + ".tmp.npz")
     np.savez(tmp, ids=ids, images=images)
     os.replace(tmp, path)

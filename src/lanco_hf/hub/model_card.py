@@ -1,8 +1,9 @@
 """One model-card path for every task: ``card_from_run(run_dir)`` reads a finished run's ``results.json`` (and
-``config.json``), asks the task's :class:`CardSpec` for what differs (metrics, description, methods, template
-variables) and renders ``templates/<task>.md``, which extends ``templates/base.md`` and overrides only its Results,
-Usage and detail blocks, into a ``huggingface_hub.ModelCard``: metadata with the metrics as ``model-index``, the
-method's paper, usage, training settings and the citations of every method and loss the run used.
+``config.json``; its ``training_curves.png`` when there is one), asks the task's :class:`CardSpec` for what differs
+(metrics, description, methods, template variables) and renders ``templates/<task>.md``, which extends
+``templates/base.md`` and overrides only its Results, Usage and detail blocks, into a ``huggingface_hub.ModelCard``:
+metadata with the metrics as ``model-index``, the method's paper, usage, training settings and curves, and the
+citations of every method and loss the run used.
 
 A task's spec is registered with the task (``lanco_hf.training.tasks.register_task``), next to its runner."""
 
@@ -19,6 +20,8 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 from .methods import MethodInfo
 
 TEMPLATES = Path(__file__).parent / "templates"
+# the picture of a run's loss, learning rate and metrics (``lanco_hf.training.curves``), shown when the run has one
+TRAINING_CURVES = "training_curves.png"
 # transformers' bookkeeping entries of a config, left out of the card's configuration block
 BOOKKEEPING_KEYS = {
     "architectures",
@@ -98,8 +101,9 @@ class CardSpec:
             return None
         return self.metric_labels(metric) if callable(self.metric_labels) else self.metric_labels[metric]
 
-    def render(self, config, results: dict, repo_id: str) -> ModelCard:
-        """The card of a run whose ``results.json`` holds ``results``, named ``repo_id``."""
+    def render(self, config, results: dict, repo_id: str, training_curves: str | None = None) -> ModelCard:
+        """The card of a run whose ``results.json`` holds ``results``, named ``repo_id``; ``training_curves`` is the
+        file name of the run's training-curves picture, shown under Training when given."""
         content = self.content(config, results)
         card = results["card"]
         dataset = card["dataset_name"]
@@ -136,6 +140,7 @@ class CardSpec:
             "repo_id": repo_id,
             "methods": content.methods,
             "eval_split": split,
+            "training_curves": training_curves,
             **content.variables,
         }
         if config is not None:
@@ -174,7 +179,8 @@ def card_from_run(run_dir: str | Path, repo_id: str | None = None) -> ModelCard:
     if spec is None:
         raise ValueError(f"task={results['task']!r} writes no model card")
     config = AutoConfig.from_pretrained(run_dir) if spec.uses_config else None
-    return spec.render(config, results, repo_id or run_dir.name)
+    curves = TRAINING_CURVES if (run_dir / TRAINING_CURVES).is_file() else None
+    return spec.render(config, results, repo_id or run_dir.name, training_curves=curves)
 
 
 __all__ = ["CardContent", "CardSpec", "card_from_run", "config_summary", "render_template"]

@@ -353,8 +353,21 @@ def check_config_values(config: dict, dataclass_types: tuple) -> None:
                     raise ValueError(f"{item.name}={value!r} is out of range; allowed: {allowed}")
 
 
+def default_report_to() -> str:
+    """Where a run logs when its config does not say: ``"tensorboard"`` where TensorBoard is installed (event files
+    under ``output_dir/runs/``, which the Hub shows in a "Training metrics" tab once pushed), else ``"none"``."""
+    from transformers.integrations import is_tensorboard_available
+
+    return "tensorboard" if is_tensorboard_available() else "none"
+
+
 def parse_run_config(config: dict, dataclass_types: tuple) -> tuple:
     """The dataclasses filled from ``config`` after ``check_config_values``; raises ``ValueError`` on a bad value
-    or a key none of them knows."""
+    or a key none of them knows. A config without ``report_to`` gets :func:`default_report_to`; an explicit one
+    (``report_to: none``) wins."""
+    if "report_to" not in config and any(
+        "report_to" in {item.name for item in dataclasses.fields(dtype)} for dtype in dataclass_types
+    ):
+        config = {**config, "report_to": default_report_to()}
     check_config_values(config, dataclass_types)
     return HfArgumentParser(dataclass_types).parse_dict(config)

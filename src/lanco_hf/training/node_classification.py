@@ -17,7 +17,9 @@ from pathlib import Path
 
 import torch
 from safetensors.torch import save_file
+from tqdm.auto import tqdm
 from transformers import AutoConfig, AutoModel, set_seed
+from transformers.integrations.integration_utils import default_logdir
 
 from ..data.node_graphs import NODE_DATASETS as DATASETS
 from ..data.node_splits import NODE_SPLITS as SPLITS
@@ -79,6 +81,9 @@ class NodeClassificationDataArguments:
             )
 
 
+REPORT_TO = ("tensorboard", "none")
+
+
 @dataclass
 class NodeTrainingArguments:
     output_dir: str = field(
@@ -96,8 +101,18 @@ class NodeTrainingArguments:
     )
     early_stopping_min_epochs: int = field(default=40, metadata={"help": "... once this many epochs have run."})
     use_cpu: bool = field(default=False, metadata={"help": "Train on the CPU even when a GPU is available."})
+    disable_tqdm: bool = field(default=False, metadata={"help": "Hide the progress bar of the training loop."})
+    report_to: str = field(
+        default="none",
+        metadata={
+            "help": "'tensorboard' logs loss, learning rate and validation F1 to output_dir/runs/ every epoch; "
+            "a run config without report_to gets 'tensorboard' where TensorBoard is installed."
+        },
+    )
 
     def __post_init__(self):
+        if self.report_to not in REPORT_TO:
+            raise ValueError(f"report_to={self.report_to!r} is not supported; allowed values: {', '.join(REPORT_TO)}")
         for name in ("num_train_epochs", "lr_decay_epoch", "early_stopping_patience", "early_stopping_min_epochs"):
             if getattr(self, name) < 0 or (name == "num_train_epochs" and self.num_train_epochs < 1):
                 raise ValueError(
@@ -182,28 +197,51 @@ def learning_rate_at(epoch: int, args: NodeTrainingArguments) -> float:
     return max(args.learning_rate * args.lr_decay_rate ** (epoch - args.lr_decay_epoch), args.min_learning_rate)
 
 
-def train_node_classifier(model, data, train_mask, valid_mask, node_weights, args: NodeTrainingArguments) -> dict:
+def train_node_classifier(
+    model, data, train_mask, valid_mask, node_weights, args: NodeTrainingArguments, log_dir: str | Path | None = None
+) -> dict:
     """Full-batch Adam training; keeps the parameters of the epoch with the best validation Weighted-F1 (strictly
     better than every earlier one) and stops once ``early_stopping_min_epochs`` have run and the best is more than
-    ``early_stopping_patience`` epochs old. Returns the best epoch, its validation scores and the history."""
+    ``early_stopping_patience`` epochs old. Returns the best epoch, its validation scores and the history (loss,
+    learning rate and validation scores per epoch). Shows a progress bar unless ``args.disable_tqdm``, and writes
+    each epoch's numbers as TensorBoard scalars to ``log_dir`` when given."""
     optimizer = torch.optim.Adam(model.parameters(), lr=args.learning_rate, weight_decay=args.weight_decay)
     best = {"epoch": 0, "valid": {"weighted_f1": -1.0}, "state": None}
     history = []
-    for epoch in range(1, args.num_train_epochs + 1):
-        for group in optimizer.param_groups:
-            group["lr"] = learning_rate_at(epoch, args)
-        model.train()
-        optimizer.zero_grad()
-        loss = model(data.x, data.edge_index, labels=data.y, train_mask=train_mask, node_weights=node_weights).loss
-        check_finite_loss(loss, epoch)  # one optimiser step per epoch: the step is the epoch
-        loss.backward()
-        optimizer.step()
-        valid = f1_scores(model, data, valid_mask)
-        history.append({"epoch": epoch, "loss": loss.item(), **{f"valid_{k}": v for k, v in valid.items()}})
-        if valid["weighted_f1"] > best["valid"]["weighted_f1"]:
-            best = {"epoch": epoch, "valid": valid, "state": copy.deepcopy(model.state_dict())}
-        if epoch > args.early_stopping_min_epochs and epoch - best["epoch"] > args.early_stopping_patience:
-            break
+    writer = None
+    if log_dir is not None:
+        from torch.utils.tensorboard import SummaryWriter
+
+        writer = SummaryWriter(log_dir=str(log_dir))
+    epochs = tqdm(range(1, args.num_train_epochs + 1), desc="Training", unit="epoch", disable=args.disable_tqdm)
+    try:
+        for epoch in epochs:
+            learning_rate = learning_rate_at(epoch, args)
+            for group in optimizer.param_groups:
+                group["lr"] = learning_rate
+            model.train()
+            optimizer.zero_grad()
+            loss = model(data.x, data.edge_index, labels=data.y, train_mask=train_mask, node_weights=node_weights).loss
+            check_finite_loss(loss, epoch)  # one optimiser step per epoch: the step is the epoch
+            loss.backward()
+            optimizer.step()
+            valid = f1_scores(model, data, valid_mask)
+            entry = {"epoch": epoch, "loss": loss.item(), "learning_rate": learning_rate}
+            history.append({**entry, **{f"valid_{k}": v for k, v in valid.items()}})
+            epochs.set_postfix(loss=f"{loss.item():.4f}", valid_weighted_f1=f"{valid['weighted_f1']:.4f}")
+            if writer is not None:
+                writer.add_scalar("train/loss", loss.item(), epoch)
+                writer.add_scalar("train/learning_rate", learning_rate, epoch)
+                for name, value in valid.items():
+                    writer.add_scalar(f"eval/{name}", value, epoch)
+            if valid["weighted_f1"] > best["valid"]["weighted_f1"]:
+                best = {"epoch": epoch, "valid": valid, "state": copy.deepcopy(model.state_dict())}
+            if epoch > args.early_stopping_min_epochs and epoch - best["epoch"] > args.early_stopping_patience:
+                break
+    finally:
+        epochs.close()
+        if writer is not None:
+            writer.close()
     model.load_state_dict(best["state"])
     return {"best_epoch": best["epoch"], "epochs_run": len(history), "valid": best["valid"], "history": history}
 
@@ -279,7 +317,8 @@ def run_node_classification(
     set_seed(training_args.seed)
     model = build_model(model_args, data).to(device)
     train_start = time.monotonic()
-    training = train_node_classifier(model, data, train_mask, valid_mask, weights, training_args)
+    log_dir = output_dir / default_logdir() if training_args.report_to == "tensorboard" else None
+    training = train_node_classifier(model, data, train_mask, valid_mask, weights, training_args, log_dir)
     train_seconds = time.monotonic() - train_start
     test = f1_scores(model, data, test_mask)
 
@@ -360,7 +399,9 @@ def _renode_summary(data_args: NodeClassificationDataArguments, results: dict) -
 def _training_summary(args: NodeTrainingArguments, results: dict) -> dict:
     return {
         "optimizer": f"Adam, lr {args.learning_rate}, weight decay {args.weight_decay}",
-        "schedule": f"x{args.lr_decay_rate} per epoch after epoch {args.lr_decay_epoch}, floor {args.min_learning_rate}",
+        "schedule": (
+            f"x{args.lr_decay_rate} per epoch after epoch {args.lr_decay_epoch}, floor {args.min_learning_rate}"
+        ),
         "epochs": f"{results['epochs_run']} of {args.num_train_epochs} (early stopping: patience "
         f"{args.early_stopping_patience} after {args.early_stopping_min_epochs}); best epoch {results['best_epoch']}",
         "per-node loss": results["loss"]["loss_type"],

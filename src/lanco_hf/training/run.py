@@ -1,5 +1,6 @@
-"""The skeleton every task runner shares after its own training and evaluation: ``results.json``, the model card,
-the printed report (:func:`finish_run`), and the training-settings rows every card's Training table has."""
+"""The skeleton every task runner shares after its own training and evaluation: ``results.json``, the training curves,
+the model card, the printed report (:func:`finish_run`), and the training-settings rows every card's Training table
+has."""
 
 from __future__ import annotations
 
@@ -16,10 +17,12 @@ def finish_run(
 ) -> dict:
     """Finish a run on the main process: store ``card`` (the card's run-specific fields: dataset name and
     description, training summary, examples, ...) under ``results["card"]`` and the wall time since ``started``
-    (``time.monotonic()``) under ``results["wall_time_s"]``, write ``output_dir/results.json``, render the model card
-    to ``output_dir/README.md`` (when ``card`` is given), mark the folder as a finished run
+    (``time.monotonic()``) under ``results["wall_time_s"]``, write ``output_dir/results.json``, draw
+    ``output_dir/training_curves.png`` from the run's log history (``lanco_hf.training.curves``), render the model
+    card to ``output_dir/README.md`` (when ``card`` is given; it shows the curves), mark the folder as a finished run
     (``lanco_hf.training.run_folder``), print the ``report`` lines and the wall time, and return ``results``."""
     from ..hub.model_card import card_from_run
+    from .curves import write_training_curves
     from .run_folder import mark_run_complete
 
     output_dir = Path(output_dir)
@@ -27,6 +30,7 @@ def finish_run(
         results["card"] = card
     results["wall_time_s"] = time.monotonic() - started
     (output_dir / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    write_training_curves(output_dir)
     if card is not None:
         card_from_run(output_dir).save(output_dir / "README.md")
     mark_run_complete(output_dir)  # the last write: the folder holds a finished run
