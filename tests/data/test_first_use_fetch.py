@@ -253,3 +253,16 @@ def test_planetoid_without_network_names_where_to_put_the_files(no_planetoid_fil
         no_planetoid_files.planetoid_graph("Cora")
     assert "LANCO_HF_PLANETOID_PATH" in str(caught.value)
     assert not list((Path(os.environ["LANCO_HF_CACHE"]) / "planetoid" / "raw" / "Cora").glob("raw/*"))
+
+
+def test_a_quiet_run_hides_the_progress_line_and_restores_it(fresh_machine, monkeypatch, capsys):
+    from transformers.utils import logging as hf_logging
+
+    from lanco_hf.data.progress import progress_bars
+
+    debs = [build_deb("unicode-cldr-core", placeholder_files(CLDR), fresh_machine)]
+    monkeypatch.setenv("PATH", f"{fake_apt_get(fresh_machine, debs)}{os.pathsep}{os.environ['PATH']}")
+    assert hf_logging.is_progress_bar_enabled()
+    with progress_bars(enabled=False):  # what `lanco-hf train ... disable_tqdm=true` does around the run
+        assert emoji.find_cldr_root() == CLDR.cache_path()
+    assert "Fetching" not in capsys.readouterr().err and hf_logging.is_progress_bar_enabled()

@@ -43,6 +43,7 @@ def register(commands) -> None:
 
 
 def train(args: argparse.Namespace) -> None:
+    from ..data.progress import progress_bars
     from ..training.arguments import load_run_config, parse_run_config
     from ..training.cpu import keep_freed_memory_in_heap
     from ..training.preemption import exit_on_sigterm
@@ -60,11 +61,9 @@ def train(args: argparse.Namespace) -> None:
     task = get_task(name)
     parsed = parse_run_config(config, task.arguments)  # every field checked, the model config built once
     output_dir = next(arguments.output_dir for arguments in parsed if hasattr(arguments, "output_dir"))
-    if any(getattr(arguments, "disable_tqdm", False) for arguments in parsed):  # the data's progress bars too
-        from transformers.utils import logging as hf_logging
-
-        hf_logging.disable_progress_bar()
-    with exit_on_sigterm(), claim_run_folder(output_dir, resume=options.resume, overwrite=options.overwrite_output_dir):
+    quiet = any(getattr(arguments, "disable_tqdm", False) for arguments in parsed)  # the data's progress bars too
+    claim = claim_run_folder(output_dir, resume=options.resume, overwrite=options.overwrite_output_dir)
+    with exit_on_sigterm(), progress_bars(enabled=not quiet), claim:
         if options.resume and is_run_complete(output_dir):
             print(f"{output_dir} holds a finished run: nothing to resume (pass --overwrite-output-dir to train again)")
         else:
