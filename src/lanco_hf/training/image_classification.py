@@ -25,6 +25,7 @@ from transformers import (
 )
 
 from ..data.fashion_mnist import CLASS_NAMES, load_fashion_mnist, load_mnist_5k, long_tailed_indices
+from ..data.progress import progress_bar
 from ..hub.methods import methods_of_loss
 from ..hub.model_card import CardContent, CardSpec
 from .arguments import ImageClassificationDataArguments, LossArguments, ModelArguments
@@ -79,12 +80,16 @@ def build_model(model_args: ModelArguments):
 
 
 @torch.no_grad()
-def predict_logits(model, dataset: torch.utils.data.Dataset, batch_size: int = 512) -> torch.Tensor:
-    """Logits of every item of ``dataset`` (model in eval mode, on its own device), in order."""
+def predict_logits(
+    model, dataset: torch.utils.data.Dataset, batch_size: int = 512, description: str | None = None
+) -> torch.Tensor:
+    """Logits of every item of ``dataset`` (model in eval mode, on its own device), in order; with a progress bar
+    named ``description`` when given (``data.progress.progress_bar``: hidden in a run with ``disable_tqdm``)."""
     model.eval()
     device = next(model.parameters()).device
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size)
-    return torch.cat([model(pixel_values=batch["pixel_values"].to(device)).logits.float().cpu() for batch in loader])
+    batches = loader if description is None else progress_bar(loader, desc=description, unit="batch")
+    return torch.cat([model(pixel_values=batch["pixel_values"].to(device)).logits.float().cpu() for batch in batches])
 
 
 def ood_scores(in_logits: torch.Tensor, out_logits: torch.Tensor) -> dict[str, float]:
@@ -181,7 +186,7 @@ def run_image_classification(
     trainer.save_state()
 
     test_set = GreyImageDataset(test_images, test_labels, processor)
-    logits = predict_logits(model, test_set, training_args.per_device_eval_batch_size)
+    logits = predict_logits(model, test_set, training_args.per_device_eval_batch_size, description="Testing")
     correct = (logits.argmax(-1).numpy() == test_labels).astype(float)
     class_accuracy = [
         float(correct[test_labels == c].mean()) if (test_labels == c).any() else None for c in range(len(CLASS_NAMES))
@@ -195,8 +200,9 @@ def run_image_classification(
     ood = None
     if data_args.ood_dataset == "mnist_5k":
         ood_images, ood_labels = load_mnist_5k()
+        ood_set = GreyImageDataset(ood_images, ood_labels, processor)
         ood_logits = predict_logits(
-            model, GreyImageDataset(ood_images, ood_labels, processor), training_args.per_device_eval_batch_size
+            model, ood_set, training_args.per_device_eval_batch_size, description="Scoring MNIST-5k"
         )
         ood = {"dataset": "mnist_5k", "size": len(ood_labels), **ood_scores(logits, ood_logits)}
 
@@ -265,7 +271,8 @@ def _report(results: dict, output_dir: Path) -> list[str]:
         f"mean class accuracy {100 * test['mean_class_accuracy']:.2f} %",
         *(
             [
-                f"OOD vs {ood['dataset']}: AUROC {100 * ood['auroc']:.2f} %, FPR@95%TPR {100 * ood['fpr_at_95_tpr']:.2f} %"
+                f"OOD vs {ood['dataset']}: AUROC {100 * ood['auroc']:.2f} %, "
+                f"FPR@95%TPR {100 * ood['fpr_at_95_tpr']:.2f} %"
             ]
             if ood
             else []

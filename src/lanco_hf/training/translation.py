@@ -196,12 +196,17 @@ def run_translation(
     if data_args.max_test_samples is not None:
         test = test.select(range(min(data_args.max_test_samples, len(test))))
     sources, references = list(test[data_args.source_lang]), list(test[data_args.target_lang])
-    hypotheses = translate(model, tokenizer, sources, max_source_length=data_args.max_source_length, num_beams=1)
+    progress = not training_args.disable_tqdm
+    hypotheses = translate(
+        model, tokenizer, sources, progress=progress, max_source_length=data_args.max_source_length, num_beams=1
+    )
     (output_dir / "test_translations.txt").write_text("\n".join(hypotheses) + "\n", encoding="utf-8")
     beam = None
     if data_args.num_beams > 1:  # the saved generation config's beam search, scored beside greedy
         started_beam = time.monotonic()
-        beam_hypotheses = translate(model, tokenizer, sources, max_source_length=data_args.max_source_length)
+        beam_hypotheses = translate(
+            model, tokenizer, sources, progress=progress, max_source_length=data_args.max_source_length
+        )
         beam = {
             "num_beams": data_args.num_beams,
             "length_penalty": data_args.length_penalty,
