@@ -66,10 +66,12 @@ def test_push_then_load_from_the_hub_without_lanco_hf(tiny_translation_run, tmp_
             "pipeline_translation.py",
             "README.md",
             "results.json",
+            "training_curves.png",
         } <= set(files)
         assert not any(name.startswith("checkpoint-") or name.endswith((".bin", ".pt", ".pkl")) for name in files)
         card = ModelCard(files["README.md"].decode())
         assert card.data.model_name == "tester/tiny-es" and 'model="tester/tiny-es"' in card.text
+        assert "](training_curves.png)" in card.text  # the pushed picture, shown by the card
         results = json.loads(files["results.json"])
         assert {r.metric_type: r.metric_value for r in card.data.eval_results}["bleu"] == round(
             results["test"]["bleu"], 2
