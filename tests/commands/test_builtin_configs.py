@@ -124,6 +124,7 @@ TINY_RUN = [  # the smallest translation run: one layer each side, 4 steps, no c
 @pytest.mark.slow
 def test_a_built_wheel_ships_every_config(tmp_path):
     """A plain `pip install` gets the configs: the wheel built from this checkout holds every YAML."""
+    pytest.importorskip("setuptools")  # the build backend, used without build isolation (no network)
     source = tmp_path / "source"  # a copy, so that the build leaves nothing in the checkout
     shutil.copytree(REPO / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     for name in ("pyproject.toml", "README.md"):
