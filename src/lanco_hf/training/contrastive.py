@@ -166,10 +166,18 @@ def build_clip_model(model_args: ModelArguments, data_args: ContrastiveDataArgum
 
 
 def zero_shot_accuracy(
-    model, processor, split, image_column: str, label_column: str, classnames: list[str], templates: list[str]
+    model,
+    processor,
+    split,
+    image_column: str,
+    label_column: str,
+    classnames: list[str],
+    templates: list[str],
+    progress: bool = False,
 ) -> float:
-    """Accuracy of the prompt-ensemble zero-shot classifier over ``classnames`` on ``split``."""
-    encoder = CLIPFeatureEncoder(model, processor)
+    """Accuracy of the prompt-ensemble zero-shot classifier over ``classnames`` on ``split`` (with progress bars
+    of the encoding when ``progress``)."""
+    encoder = CLIPFeatureEncoder(model, processor, progress=progress)
     head = ZeroShotClassifierHead.from_prompts(encoder, classnames, templates)
     predictions = head.predict(encoder.encode_images(split[image_column]))
     return sum(p == label for p, label in zip(predictions, split[label_column])) / len(predictions)
@@ -262,6 +270,7 @@ def run_contrastive_image_text(
                 data_args.label_column,
                 classnames,
                 data_args.templates,
+                progress=not training_args.disable_tqdm,
             ),
             "chance": 1 / len(classnames),
         }
