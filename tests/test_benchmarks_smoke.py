@@ -1,7 +1,7 @@
-"""The measuring pieces of the performance benchmarks (docs/performance.md): the explored gather-based top-k path equals the
-mask-based one, the FLOP counts equal their formulas, the memory probe and the interleaved timer measure what they
-claim, the docs update touches only the marked section; a replication run is reused only while its config content
-and settings are unchanged."""
+"""The measuring pieces of the performance benchmarks (docs/performance.md): the explored gather-based top-k path equals
+the mask-based one, the FLOP counts equal their formulas, the memory probe and the interleaved timer measure what they
+claim, the docs update touches only the marked section; a replication run is reused only while its config content and
+settings are unchanged."""
 
 from __future__ import annotations
 

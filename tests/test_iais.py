@@ -1,7 +1,7 @@
-"""IAIS ("Learning Relation Alignment for Calibrated Cross-modal Retrieval", Ren et al., ACL 2021): block-restricted attention maps, singular / distributed alignment, the symmetric-KL loss on
-positive pairs, ISD and recall@K against independent computations; the ViLT hooks, the Trainer glue (hard
-negatives, lambda(t) schedule, compute_metrics) on a tiny ViLT; the Tux Paint data (skipped without the package) and the
-run configs."""
+"""IAIS ("Learning Relation Alignment for Calibrated Cross-modal Retrieval", Ren et al., ACL 2021): block-restricted
+attention maps, singular / distributed alignment, the symmetric-KL loss on positive pairs, ISD and recall@K against
+independent computations; the ViLT hooks, the Trainer glue (hard negatives, lambda(t) schedule, compute_metrics) on a
+tiny ViLT; the Tux Paint data (skipped without the package) and the run configs."""
 
 import math
 from pathlib import Path
@@ -200,7 +200,7 @@ def test_gradients_equal_finite_differences(alignment):
     query, key = random_query_key(scale=1.0)
     text, image = span_masks()
     for mode in ("L", "V"):
-        function = lambda q, k: IAISLoss(alignment, mode)(q, k, text, image)  # noqa: E731
+        function = lambda q, k, mode=mode: IAISLoss(alignment, mode)(q, k, text, image)  # noqa: E731
         inputs = (query.clone().requires_grad_(), key.clone().requires_grad_())
         assert torch.autograd.gradcheck(function, inputs, eps=1e-6, fast_mode=True)
 
@@ -528,7 +528,7 @@ def test_hard_negatives_from_a_candidate_pool_are_the_hardest_non_matching_of_ra
             assert all(groups[c] != group for c in picked.tolist())  # never a matching pair (pairs 0 and 5 match)
             with torch.no_grad():
 
-                def score(c):
+                def score(c, anchor=anchor, text_anchor=text_anchor):
                     t, i = (model_inputs, images) if text_anchor else (texts, model_inputs)
                     ti, ii = (anchor, c) if text_anchor else (c, anchor)
                     length = int(t["attention_mask"][ti].sum())

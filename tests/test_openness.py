@@ -391,7 +391,10 @@ def _emoji_tarball():
 EMOJI_TARBALL = _emoji_tarball()
 needs_emoji = pytest.mark.skipif(
     EMOJI_TARBALL is None,
-    reason="npm pack emoji-datasource-google@16.0.0 --pack-destination ~/.cache/lanco_hf/emoji; apt-get install unicode-cldr-core",
+    reason=(
+        "npm pack emoji-datasource-google@16.0.0 --pack-destination ~/.cache/lanco_hf/emoji; "
+        "apt-get install unicode-cldr-core"
+    ),
 )
 
 

@@ -21,7 +21,10 @@ import torch
 from .cache import DataNotFoundError, cache_dir, cached_jsonl
 
 DEPENDENCY_FIELDS = ("Depends", "Pre-Depends", "Recommends")
-INSTALL_HINT = "run `sudo apt-get update` on a Debian/Ubuntu machine (apt-cache dumpavail reads the apt lists), or pass a saved dump"
+INSTALL_HINT = (
+    "run `sudo apt-get update` on a Debian/Ubuntu machine (apt-cache dumpavail reads the apt lists), "
+    "or pass a saved dump"
+)
 _PACKAGE_NAME = re.compile(r"[^\s(\[<:]+")
 
 

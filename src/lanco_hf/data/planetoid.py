@@ -37,8 +37,8 @@ def find_planetoid_raw(name: str, planetoid_path: str | os.PathLike | None = Non
             return raw
     searched = ", ".join(str(Path(root) / name / "raw") for root in filter(None, roots))
     raise DataNotFoundError(
-        f"Planetoid {name} raw files not found in {searched}; put ind.{name.lower()}.* (github.com/kimiyoung/planetoid, "
-        f"data/) in DIR/{name}/raw and set LANCO_HF_PLANETOID_PATH=DIR"
+        f"Planetoid {name} raw files not found in {searched}; put ind.{name.lower()}.* "
+        f"(github.com/kimiyoung/planetoid, data/) in DIR/{name}/raw and set LANCO_HF_PLANETOID_PATH=DIR"
     )
 
 

@@ -63,7 +63,8 @@ def read_stamps(root: str | os.PathLike | None = None) -> list[dict]:
 
 
 def letterbox(image: Image.Image, size: int) -> np.ndarray:
-    """The drawing composited on white, scaled to fit a ``size`` x ``size`` square and centred; ``uint8 (size, size, 3)``."""
+    """The drawing composited on white, scaled to fit a ``size`` x ``size`` square and centred;
+    ``uint8 (size, size, 3)``."""
     rgba = image.convert("RGBA")
     canvas = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
     drawing = Image.alpha_composite(canvas, rgba).convert("RGB")

@@ -1,4 +1,5 @@
-"""The hinge ranking loss with hard negatives of UNITER / IAIS image-text retrieval fine-tuning (UNITER, Chen et al., ECCV 2020, and IAIS, Ren et al., ACL 2021)."""
+"""The hinge ranking loss with hard negatives of UNITER / IAIS image-text retrieval fine-tuning (UNITER, Chen et al.,
+ECCV 2020, and IAIS, Ren et al., ACL 2021)."""
 
 from __future__ import annotations
 

@@ -2,10 +2,10 @@
 run config.
 
 A loss module maps logits ``(..., num_classes)`` and labels ``(...)`` (``-100`` ignored) to a loss and accepts
-``reduction="sum"``; one function then serves sequence classification, image classification and seq2seq
-(token level). It returns the summed loss divided by the Trainer's ``num_items_in_batch`` (the number of
-labels that are not ``-100`` over all accumulated micro-batches and, under DDP, all processes), so gradient
-accumulation and DDP give the gradient of one big batch (transformers' ``Trainer`` passes ``num_items_in_batch`` to ``compute_loss_func``)."""
+``reduction="sum"``; one function then serves sequence classification, image classification and seq2seq (token level).
+It returns the summed loss divided by the Trainer's ``num_items_in_batch`` (the number of labels that are not ``-100``
+over all accumulated micro-batches and, under DDP, all processes), so gradient accumulation and DDP give the gradient of
+one big batch (transformers' ``Trainer`` passes ``num_items_in_batch`` to ``compute_loss_func``)."""
 
 from __future__ import annotations
 
@@ -100,9 +100,10 @@ def build_run_loss(loss_args, training_args) -> RunLoss | None:
         return None
     if training_args.label_smoothing_factor:
         raise ValueError(
-            f"label_smoothing_factor={training_args.label_smoothing_factor} and loss.name={loss_args.loss.get('name')!r} "
-            "are both set, but the Trainer ignores label_smoothing_factor when a loss is given; set "
-            "label_smoothing_factor=0 and put the smoothing in the loss (loss.label_smoothing, loss.bonus_label_smoothing)"
+            f"label_smoothing_factor={training_args.label_smoothing_factor} and "
+            f"loss.name={loss_args.loss.get('name')!r} are both set, but the Trainer ignores label_smoothing_factor "
+            "when a loss is given; set label_smoothing_factor=0 and put the smoothing in the loss "
+            "(loss.label_smoothing, loss.bonus_label_smoothing)"
         )
     loss = build_loss(loss_args.loss)
     schedule = None
