@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 
 from ..losses.capture import ViltQueryKeyCapture
 from ..losses.iais import attention_entropy, isd
+from ..modeling.validation import check_int_list
 
 DEFAULT_KS = (1, 5, 10)
 
@@ -56,8 +57,7 @@ def recall_at_k(
     relevant = torch.as_tensor(relevant, dtype=torch.bool)
     if relevant.shape != scores.shape:
         raise ValueError(f"relevant has shape {tuple(relevant.shape)}, scores {tuple(scores.shape)}")
-    if not ks or any(isinstance(k, bool) or not isinstance(k, int) or k < 1 for k in ks):
-        raise ValueError(f"ks={ks!r}: allowed values are positive integers")
+    check_int_list("ks", ks, 1)
     ranks = {"t2i": _ranks(scores, relevant), "i2t": _ranks(scores.T, relevant.T)}
     metrics = {
         f"{direction}_recall@{k}": (rank < k).double().mean().item() for direction, rank in ranks.items() for k in ks

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from ..losses import EncouragingLoss
+from ..modeling.validation import check_choice
 from .bonus_schedule import BonusScheduleCallback
 
 IGNORE_INDEX = -100  # what the Trainer's num_items_in_batch counts as padding
@@ -29,8 +30,7 @@ def build_loss(spec: Mapping) -> nn.Module:
     ``{"name": "encouraging", "log_end": 0.5, "label_smoothing": 0.1}``."""
     spec = dict(spec)
     name = spec.pop("name", None)
-    if name not in LOSSES:
-        raise ValueError(f"loss.name={name!r} is not supported; allowed values: {', '.join(map(repr, LOSSES))}")
+    check_choice("loss.name", name, LOSSES)
     _check_keys("loss", spec, LOSSES[name])
     return LOSSES[name](**spec)
 
