@@ -293,7 +293,7 @@ def test_recall_with_duplicate_captions_and_ties():
     # (text 0) but text 1 has 0.5 < 0.8: hit.
     assert metrics["i2t_recall@1"] == 1.0
     assert chance_recall(torch.eye(10, dtype=torch.bool), ks=(1, 5))["t2i_recall@5"] == pytest.approx(0.5)
-    with pytest.raises(ValueError, match="ks="):
+    with pytest.raises(ValueError, match=r"ks contains 0; allowed: integers in \[1, inf\)"):
         recall_at_k(scores, relevant, ks=(0,))
     with pytest.raises(ValueError, match="not square"):
         recall_at_k(scores[:, :2])
