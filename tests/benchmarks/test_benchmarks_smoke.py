@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from transformers import AutoModelForSeq2SeqLM
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the benchmarks/ scripts live beside src/
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the benchmarks/ scripts live beside src/
 
 from benchmarks import common, mfu, replication, run, scaling  # noqa: E402
 from benchmarks.attention_kernels import topk_gather_attention  # noqa: E402

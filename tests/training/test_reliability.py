@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import CONFIG_DIR, TINY_TRANSLATION_RUN
+from helpers import CONFIG_DIR, TINY_TRANSLATION_RUN
 
 from lanco_hf.training.preemption import SIGTERM_EXIT_CODE
 

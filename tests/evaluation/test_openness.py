@@ -412,7 +412,7 @@ def test_tiny_clip_trained_on_emoji_then_evaluated_end_to_end(tmp_path, monkeypa
     main(
         [
             "train",
-            str(Path(__file__).parents[1] / "configs" / "clip_emoji.yaml"),
+            str(Path(__file__).parents[2] / "configs" / "clip_emoji.yaml"),
             f"output_dir={model_dir}",
             "model_config.projection_dim=16",
             "model_config.text_config.hidden_size=16",

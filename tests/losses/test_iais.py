@@ -638,7 +638,7 @@ def test_trainer_arguments_are_validated(tmp_path):
 
 # ---------------------------------------------------------------- data and run configs
 
-CONFIG_DIR = Path(__file__).parents[1] / "configs"
+CONFIG_DIR = Path(__file__).parents[2] / "configs"
 CONFIGS = sorted(CONFIG_DIR.glob("iais_vilt_*.yaml"))
 
 
