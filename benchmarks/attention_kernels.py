@@ -11,7 +11,8 @@ in the same run, interleaved, median of the repetitions. Candidates (all on the 
   of every query are gathered and softmax . V runs over those k only;
 - ``sparsemax`` / ``entmax15``: PyPI ``entmax`` applied to the scaled scores, then . V.
 
-Targets (docs/performance.md), on forward + backward at length 512: top-k SDPA <= 1.3x dense SDPA; sparsemax >= 2x top-k SDPA.
+Targets (docs/performance.md), on forward + backward at length 512: top-k SDPA <= 1.3x dense SDPA; sparsemax >= 2x
+top-k SDPA.
 Writes ``benchmarks/results/attention_kernels.{json,md}`` (``attention_kernels_quick.*`` with ``--quick``).
 
     python -m benchmarks.attention_kernels            # 4,096 tokens per batch, 7 repetitions (~10 min on 2 cores)

@@ -13,7 +13,8 @@ Writes ``benchmarks/results/clip_openness.{json,md}`` and the curves ``clip_open
 (``clip_openness_quick.*`` with ``--quick``). The trained model stays in ``runs/benchmarks/clip_openness`` and is
 reused when its settings match.
 
-    python -m benchmarks.clip_openness            # about 20-25 min on 2 quiet CPU cores (1,200 training steps, ~1 s each)
+    # about 20-25 min on 2 quiet CPU cores (1,200 training steps, ~1 s each)
+    python -m benchmarks.clip_openness
     python -m benchmarks.clip_openness --quick    # smoke test, about 2 min
 """
 
@@ -177,7 +178,8 @@ def run(quick: bool) -> dict:
             (
                 f"A `CLIPModel` with {training['num_parameters']:,} parameters trained from scratch for "
                 f"{training['train_steps']} steps ({training['train_runtime_s'] / 60:.1f} min) on "
-                f"{training['train_size']:,} emoji; zero-shot accuracy over all {zero_shot.get('classes')} subcategories "
+                f"{training['train_size']:,} emoji; zero-shot accuracy over all {zero_shot.get('classes')} "
+                "subcategories "
                 f"of the {len(test)} test emoji: {100 * zero_shot.get('test_accuracy', 0):.1f}% (chance "
                 f"{100 * zero_shot.get('chance', 0):.1f}%). {len(vocabularies)} vocabularies (categories), "
                 f"{evaluator.trials} random expansion order(s) per target vocabulary; chance Acc-C {100 * chance:.1f}%."

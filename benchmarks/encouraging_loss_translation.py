@@ -5,7 +5,8 @@ paper's machine-translation setting: ``label_smoothing`` 0.1 on the likelihood, 
 on the bonus, rho 1), both for the same number of steps and seeds, scored with BLEU / chrF (sacrebleu, greedy)
 on the 627 test verses. Writes ``benchmarks/results/encouraging_loss_translation.{json,md}``.
 
-    python -m benchmarks.encouraging_loss_translation            # 2 x 3 runs of 300 steps, about 12 min a run on 1 CPU thread
+    # 2 x 3 runs of 300 steps, about 12 min a run on 1 CPU thread
+    python -m benchmarks.encouraging_loss_translation
     python -m benchmarks.encouraging_loss_translation --quick    # smoke test, about 2 min once the corpus is cached
 """
 
@@ -16,7 +17,10 @@ import argparse
 from .replication import fmt, runs_dir, train, translation_summary, write_results
 
 CONFIG = "configs/explicit_sparse_bible.yaml"
-PAPER = "IWSLT14 De-En / IWSLT17 Fr-En (fairseq): label-smoothed EL (log_end 0.5) > label-smoothed CE (BLEU tables not verified)"
+PAPER = (
+    "IWSLT14 De-En / IWSLT17 Fr-En (fairseq): label-smoothed EL (log_end 0.5) > label-smoothed CE "
+    "(BLEU tables not verified)"
+)
 ARMS = {
     "label-smoothed CE (eps 0.1)": ["label_smoothing_factor=0.1"],
     "label-smoothed EL (log_end 0.5, eps 0.1 / 0.1)": [

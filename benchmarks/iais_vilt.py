@@ -152,7 +152,8 @@ def markdown(runs: dict[str, list[dict]], settings: dict, corr: dict) -> str:
     for arm, arm_runs in runs.items():
         if all(r.get("test_at_start") for r in arm_runs):
             changes = "; ".join(
-                f"{label} {fmt([r['test_at_start'][m] for r in arm_runs], 1, spec)} -> {fmt([r['test'][m] for r in arm_runs], 1, spec)}"
+                f"{label} {fmt([r['test_at_start'][m] for r in arm_runs], 1, spec)} -> "
+                f"{fmt([r['test'][m] for r in arm_runs], 1, spec)}"
                 for label, m, spec in (
                     ("ISD", "isd", ".3g"),
                     ("text entropy", "text_attention_entropy", ".3f"),

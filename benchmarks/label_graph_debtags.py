@@ -269,11 +269,11 @@ def markdown_report(
                 f"# Label graph + soft training on debtags{' (quick smoke run: not a result)' if quick else ''}",
                 form,
                 f"Debian package descriptions -> {len(first['label_names'])} debtags of six topical facets "
-                f"({first['train_size']:,} training texts; {first['test']['size']:,} test texts). Test metrics, mean ± std over "
-                f"seeds {seeds}; the decision threshold of each run is tuned on the validation micro-F1. The paper's numbers are "
-                "on its own data (Chinese album reviews, 22 music styles, HAN encoder, threshold 0.2) and are not comparable "
-                "in absolute terms: compare the direction of the changes (the paper's gain is HAN + both vs an LSTM baseline, "
-                "not an ablation of the graph alone).",
+                f"({first['train_size']:,} training texts; {first['test']['size']:,} test texts). Test metrics, "
+                f"mean ± std over seeds {seeds}; the decision threshold of each run is tuned on the validation "
+                "micro-F1. The paper's numbers are on its own data (Chinese album reviews, 22 music styles, HAN "
+                "encoder, threshold 0.2) and are not comparable in absolute terms: compare the direction of the "
+                "changes (the paper's gain is HAN + both vs an LSTM baseline, not an ablation of the graph alone).",
                 "\n".join(lines),
                 "## Learned label graphs",
                 "\n".join(graph_lines),

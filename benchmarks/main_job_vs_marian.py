@@ -122,7 +122,7 @@ def markdown(runs: dict[str, list[dict]], speed: dict, settings: dict) -> str:
     ]
     for arm, results in runs.items():
 
-        def stat(key, split="test"):
+        def stat(key, split="test", results=results):
             values = [r[split][key] for r in results if r.get(split)]
             return "{:.2f} ± {:.2f}".format(*mean_std(values)) if values else ""
 

@@ -10,7 +10,8 @@ Transformer at d_model 512, as a fraction of the matrix-multiply peak of the sam
   time but no model FLOPs;
 - MFU = model FLOPs / median step time / peak. A training step runs forward, backward and AdamW.
 
-Target (docs/performance.md): >= 35% on CPU. Writes ``benchmarks/results/mfu.{json,md}`` (``mfu_quick.*`` with ``--quick``).
+Target (docs/performance.md): >= 35% on CPU. Writes ``benchmarks/results/mfu.{json,md}`` (``mfu_quick.*`` with
+``--quick``).
 
     python -m benchmarks.mfu            # 6+6 layers, batch 16 x 64 tokens, 7 repetitions (~1 min on 2 cores)
     python -m benchmarks.mfu --quick    # 2+2 layers, batch 16 x 64 tokens, 5 repetitions (~20 s)

@@ -5,8 +5,8 @@ transformers' ``MarianMTModel`` of identical dimensions (post-norm, ReLU, sinuso
 - training: one step (forward, backward, AdamW) on a batch of source and target tokens; tokens/s counts both;
 - generation: greedy, cached, every sequence forced to the same number of new tokens (batch 16, 64 new tokens).
 
-Targets (docs/performance.md): the plain lanco core (dense attention, LayerNorm, standard layer) >= 0.95x Marian in both;
-every method's overhead is reported as a time ratio to the plain core.
+Targets (docs/performance.md): the plain lanco core (dense attention, LayerNorm, standard layer) >= 0.95x Marian in
+both; every method's overhead is reported as a time ratio to the plain core.
 Writes ``benchmarks/results/model_throughput.{json,md}`` (``model_throughput_quick.*`` with ``--quick``).
 
     python -m benchmarks.model_throughput            # d_model 512, 6+6 layers, batch 16 x 64 (~10 min, 2 cores)

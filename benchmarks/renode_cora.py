@@ -112,12 +112,12 @@ def main(argv: list[str] | None = None) -> None:
         "\n\n".join(
             [
                 f"# ReNode on Cora{' (quick smoke run)' if args.quick else ''}",
-                f"GCN (2 layers, hidden 32), {splits} split seeds x {inits} init seeds; test Weighted-F1 / Macro-F1 in %, "
-                f"mean ± std over all runs.",
+                f"GCN (2 layers, hidden 32), {splits} split seeds x {inits} init seeds; test Weighted-F1 / "
+                f"Macro-F1 in %, mean ± std over all runs.",
                 "## Topology imbalance only (20 training nodes per class)",
                 score_table(tinl),
-                f"ReNode minus baseline: Weighted-F1 {delta['weighted_f1']:+.2f}, Macro-F1 {delta['macro_f1']:+.2f} points. "
-                f"Paper: {PAPER_DIRECTION}",
+                f"ReNode minus baseline: Weighted-F1 {delta['weighted_f1']:+.2f}, "
+                f"Macro-F1 {delta['macro_f1']:+.2f} points. Paper: {PAPER_DIRECTION}",
                 f"## Topology + quantity imbalance (step split: {QINL_SPLIT})",
                 score_table(qinl),
                 "## Weight computation (split seed 0, one fresh process each)",
@@ -125,9 +125,14 @@ def main(argv: list[str] | None = None) -> None:
                 "Methods: " + "; ".join(f"`{name}`: {text}" for name, text in WEIGHT_METHODS.items()),
                 "Sparse vs dense, per split: "
                 + "; ".join(
-                    f"seed {a['split_seed']}: max conflict difference {a['max_conflict_difference_relative']:.1e} (relative), "
+                    f"seed {a['split_seed']}: max conflict difference "
+                    f"{a['max_conflict_difference_relative']:.1e} (relative), "
                     f"{100 * a['identical_weights_share']:.1f} % identical weights, "
-                    f"{'differences only within exact ties' if a['differences_only_within_exact_ties'] else 'DIFFERENCES OUTSIDE TIES'}"
+                    + (
+                        "differences only within exact ties"
+                        if a["differences_only_within_exact_ties"]
+                        else "DIFFERENCES OUTSIDE TIES"
+                    )
                     for a in agreements
                 ),
             ]

@@ -89,11 +89,12 @@ def main(argv: list[str] | None = None) -> None:
         "\n\n".join(
             [
                 f"# ReNode on the Debian package graph{' (quick smoke run)' if args.quick else ''}",
-                f"{data.description}; {len(data.label_names)} classes. GCN (2 layers, hidden 32), {splits} split seeds x "
-                f"{inits} init seeds; test Weighted-F1 / Macro-F1 in %, mean ± std over all runs.",
+                f"{data.description}; {len(data.label_names)} classes. GCN (2 layers, hidden 32), "
+                f"{splits} split seeds x {inits} init seeds; test Weighted-F1 / Macro-F1 in %, "
+                "mean ± std over all runs.",
                 score_table(summary),
-                f"ReNode minus baseline: Weighted-F1 {delta['weighted_f1']:+.2f}, Macro-F1 {delta['macro_f1']:+.2f} points. "
-                f"{PAPER_DIRECTION} Mean Totoro of the labelled nodes: "
+                f"ReNode minus baseline: Weighted-F1 {delta['weighted_f1']:+.2f}, "
+                f"Macro-F1 {delta['macro_f1']:+.2f} points. {PAPER_DIRECTION} Mean Totoro of the labelled nodes: "
                 f"{sum(r['totoro'] for r in rows) / len(rows):.2e}.",
                 "## Weight computation (split seed 0, one fresh process each)",
                 cost_table(costs),

@@ -1,8 +1,8 @@
-"""Regenerate every performance table of docs/performance.md in one command: attention kernels, whole-model throughput against
-Marian, MFU and scaling; each writes ``benchmarks/results/<name>[_quick].{json,md}``, and the tables are copied
-into ``docs/performance.md`` between its ``<!-- performance-tables:start -->`` / ``:end -->`` markers (the
-written analysis around them is kept), plots copied next to it as ``docs/performance_<name>.png`` (the result files
-of quick runs are not committed).
+"""Regenerate every performance table of docs/performance.md in one command: attention kernels, whole-model throughput
+against Marian, MFU and scaling; each writes ``benchmarks/results/<name>[_quick].{json,md}``, and the tables are copied
+into ``docs/performance.md`` between its ``<!-- performance-tables:start -->`` / ``:end -->`` markers (the written
+analysis around them is kept), plots copied next to it as ``docs/performance_<name>.png`` (the result files of quick
+runs are not committed).
 
     python -m benchmarks.run --quick --threads 1    # about 3 minutes on a shared 2-core machine
     python -m benchmarks.run                        # full sizes, 2 threads (estimated 30 minutes on 2 quiet cores)

@@ -166,13 +166,8 @@ def markdown(results: dict, image: str) -> str:
         f"{1000 * attention['forward_backward_s'][n][name]:.1f} / {attention['peak_bytes'][n][name] / 2**20:.1f}"
     )
     rows = [[n] + [cell(n, name) for name in names] for n in LENGTHS]
-    growth = [
-        ["x time, 2048 vs 128"]
-        + [
-            f"{attention['forward_backward_s'][LENGTHS[-1]][name] / attention['forward_backward_s'][LENGTHS[0]][name]:.0f}"
-            for name in names
-        ]
-    ]
+    times = attention["forward_backward_s"]
+    growth = [["x time, 2048 vs 128"] + [f"{times[LENGTHS[-1]][name] / times[LENGTHS[0]][name]:.0f}" for name in names]]
     renode_rows = [
         [r["graph"], "-", "-", "-", f"skipped: {r['skipped']}", "-"]
         if "skipped" in r

@@ -59,8 +59,8 @@ def markdown(runs: dict[str, list[dict]], settings: dict) -> str:
     lines += [
         "",
         (
-            f"Test size: {', '.join(sizes)} verses. The papers' numbers come from 6+6 or 12+12-layer models trained for "
-            "hours on GPUs."
+            f"Test size: {', '.join(sizes)} verses. The papers' numbers come from 6+6 or 12+12-layer models "
+            "trained for hours on GPUs."
         ),
         "",
     ]

@@ -11,7 +11,8 @@ that a busy machine slows them alike):
 Targets (issues 3 and 4): MUSE step <= 1.5x the plain model's time, MUSE-simple <= 1.1x, cross-view <= 1.1x.
 Writes ``benchmarks/results/seq2seq_speed.{json,md}`` (``seq2seq_speed_quick.*`` with ``--quick``).
 
-    python -m benchmarks.seq2seq_speed            # main-job sizes (d 256, 3+3 layers, batch 64 x 48 tokens), ~10 min on 2 cores
+    # main-job sizes (d 256, 3+3 layers, batch 64 x 48 tokens), ~10 min on 2 cores
+    python -m benchmarks.seq2seq_speed
     python -m benchmarks.seq2seq_speed --quick    # smoke test, well under a minute
 """
 

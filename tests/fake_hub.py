@@ -1,6 +1,6 @@
-"""A loopback server speaking the parts of the Hugging Face Hub HTTP protocol that ``huggingface_hub`` uses to
-create a repo, upload files (regular, non-LFS commits) and download them (the endpoints huggingface_hub's HfApi calls). In memory,
-stdlib only, for the offline tests: the real ``huggingface_hub`` client talks to it through ``HF_ENDPOINT``."""
+"""A loopback server speaking the parts of the Hugging Face Hub HTTP protocol that ``huggingface_hub`` uses to create a
+repo, upload files (regular, non-LFS commits) and download them (the endpoints huggingface_hub's HfApi calls). In
+memory, stdlib only, for the offline tests: the real ``huggingface_hub`` client talks to it through ``HF_ENDPOINT``."""
 
 from __future__ import annotations
 

@@ -20,6 +20,7 @@ import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from ..modeling.validation import check_float
 from .cache import cache_dir, cached_jsonl
 from .fetch import SWORD_BIBLES
 from .progress import progress_bar
@@ -135,8 +136,7 @@ def bible_translation_dataset(
     from datasets import Dataset, DatasetDict, DatasetInfo
 
     for name, value in (("validation_fraction", validation_fraction), ("test_fraction", test_fraction)):
-        if not 0.0 < value < 0.5:
-            raise ValueError(f"{name}={value} is out of range; allowed: (0, 0.5)")
+        check_float(name, value, 0, 0.5, min_inclusive=False, max_inclusive=False)
     pairs, sha = load_bible_pairs(sword_path)
     splits: dict[str, list[dict]] = {"train": [], "validation": [], "test": []}
     for pair in pairs:

@@ -12,6 +12,8 @@ from collections.abc import Iterable
 
 from transformers import PreTrainedTokenizerFast
 
+from ..modeling.validation import check_int
+
 SPECIAL_TOKENS = {
     "pad_token": "<pad>",
     "unk_token": "<unk>",
@@ -27,10 +29,8 @@ def train_clip_tokenizer(
     when called with ``truncation=True`` (the text model's ``max_position_embeddings``)."""
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 
-    if vocab_size < 300:
-        raise ValueError(f"vocab_size={vocab_size} is out of range; allowed: >= 300 (256 bytes + special tokens)")
-    if model_max_length < 3:
-        raise ValueError(f"model_max_length={model_max_length} is out of range; allowed: >= 3")
+    check_int("vocab_size", vocab_size, 300)  # 256 bytes + special tokens
+    check_int("model_max_length", model_max_length, 3)
     tokenizer = Tokenizer(models.BPE(unk_token=SPECIAL_TOKENS["unk_token"]))
     tokenizer.normalizer = normalizers.Sequence([normalizers.NFC(), normalizers.Lowercase()])
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True)

@@ -18,13 +18,14 @@ from pathlib import Path
 
 import torch
 
+from ..modeling.validation import check_int
 from .cache import DataNotFoundError, cache_dir, cached_jsonl
 from .progress import progress_bar
 
 DEPENDENCY_FIELDS = ("Depends", "Pre-Depends", "Recommends")
 INSTALL_HINT = (
-    "run `sudo apt-get update` on a Debian/Ubuntu machine (apt-cache dumpavail reads the apt lists), or pass a saved "
-    "dump"
+    "run `sudo apt-get update` on a Debian/Ubuntu machine (apt-cache dumpavail reads the apt lists), "
+    "or pass a saved dump"
 )
 _PACKAGE_NAME = re.compile(r"[^\s(\[<:]+")
 
@@ -118,8 +119,7 @@ def debian_package_graph(min_class_size: int = 100, num_features: int = 1000, so
     from torch_geometric.utils import to_undirected
 
     for name, value in (("min_class_size", min_class_size), ("num_features", num_features)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name}={value!r} is out of range; allowed: integers >= 1")
+        check_int(name, value, 1)
     records, sha = load_debian_packages(source)
     index = {record["package"]: i for i, record in enumerate(records)}
     sources = [index[r["package"]] for r in records for _ in r["depends"]]

@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..modeling.validation import check_float, check_int
 from .bible import split_of
 from .cache import DataNotFoundError, cache_dir, cached_jsonl
 from .debian_graph import parse_stanzas
@@ -112,8 +113,7 @@ def select_tags(
         raise ValueError(
             f"facets must be a non-empty list of debtags facets such as {list(TOPICAL_FACETS)}, got {facets!r}"
         )
-    if isinstance(tags_per_facet, bool) or not isinstance(tags_per_facet, int) or tags_per_facet < 1:
-        raise ValueError(f"tags_per_facet={tags_per_facet!r} is out of range; allowed: an integer >= 1")
+    check_int("tags_per_facet", tags_per_facet, 1)
     counts = Counter(tag for record in records for tag in record["tags"])
     chosen = []
     for facet in facets:
@@ -137,8 +137,7 @@ def debtags_dataset(
     from datasets import ClassLabel, Dataset, DatasetDict, DatasetInfo, Features, List, Value
 
     for name, value in (("validation_fraction", validation_fraction), ("test_fraction", test_fraction)):
-        if not 0.0 < value < 0.5:
-            raise ValueError(f"{name}={value} is out of range; allowed: (0, 0.5)")
+        check_float(name, value, 0, 0.5, min_inclusive=False, max_inclusive=False)
     records, sha = load_debtags_corpus(lists_dir)
     names = select_tags(records, facets, tags_per_facet)
     index = {name: i for i, name in enumerate(names)}

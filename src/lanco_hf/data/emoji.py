@@ -21,6 +21,7 @@ import tarfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from ..modeling.validation import check_float
 from .cache import DataNotFoundError, cache_dir, cached_jsonl
 from .fetch import CLDR, EMOJI_DATASOURCE
 from .progress import progress_bar
@@ -183,8 +184,7 @@ def emoji_dataset(
     ``captions``. ``exclude_categories`` drops whole categories (by default the five skin-tone swatches)."""
     from datasets import Dataset, DatasetDict, Features, Image, Sequence, Value
 
-    if not 0.0 < test_fraction < 1.0:
-        raise ValueError(f"test_fraction={test_fraction} is out of range; allowed: (0, 1)")
+    check_float("test_fraction", test_fraction, 0, 1, min_inclusive=False, max_inclusive=False)
     records, folder = load_emoji_records(keywords, tarball, cldr_path)
     known = {record["category"] for record in records}
     unknown = set(exclude_categories) - known

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..modeling.validation import check_choice, check_float
 from .cache import DataNotFoundError
 from .fetch import FASHION_MNIST
 
@@ -47,8 +48,7 @@ def find_fashion_mnist(path: str | os.PathLike | None = None, *, fetch: bool = T
 
 def load_fashion_mnist(split: str, path: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(images, labels)`` of ``split`` (``"train"`` or ``"test"``): uint8 ``(N, 28, 28)`` and int64 ``(N,)``."""
-    if split not in SPLIT_FILES:
-        raise ValueError(f"split={split!r} is not supported; allowed values: {', '.join(map(repr, SPLIT_FILES))}")
+    check_choice("split", split, SPLIT_FILES)
     folder = find_fashion_mnist(path)
     stem = SPLIT_FILES[split]
     images = read_idx(folder / f"{stem}-images-idx3-ubyte.gz")
@@ -71,8 +71,7 @@ def load_mnist_5k() -> tuple[np.ndarray, np.ndarray]:
 def long_tailed_counts(class_sizes: list[int], imbalance_ratio: float) -> list[int]:
     """Images kept per class in the exponential long-tail profile of Cao et al. (LDAM, 2019): class ``c`` of
     ``C`` keeps ``int(n_max * imbalance_ratio ** (-c / (C - 1)))``, capped by what it has."""
-    if not imbalance_ratio >= 1:
-        raise ValueError(f"imbalance_ratio={imbalance_ratio} is out of range; allowed: >= 1")
+    check_float("imbalance_ratio", imbalance_ratio, 1)
     largest, num_classes = max(class_sizes), len(class_sizes)
     exponents = np.arange(num_classes) / max(num_classes - 1, 1)
     wanted = (largest * imbalance_ratio ** (-exponents)).astype(int)

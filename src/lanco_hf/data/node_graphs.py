@@ -4,6 +4,8 @@ and the Debian package dependency graph (``lanco_hf.data.debian_graph``), as ``t
 
 from __future__ import annotations
 
+from ..modeling.validation import check_choice
+
 NODE_DATASETS = ("cora", "citeseer", "pubmed", "debian_packages")
 PLANETOID_NAMES = {"cora": "Cora", "citeseer": "CiteSeer", "pubmed": "PubMed"}
 
@@ -11,8 +13,7 @@ PLANETOID_NAMES = {"cora": "Cora", "citeseer": "CiteSeer", "pubmed": "PubMed"}
 def load_node_graph(dataset: str, debian_min_class_size: int = 100, debian_num_features: int = 1000):
     """The graph ``dataset`` (one of ``NODE_DATASETS``); the Debian graph leaves sections with fewer than
     ``debian_min_class_size`` packages unlabelled and keeps a bag of ``debian_num_features`` description words."""
-    if dataset not in NODE_DATASETS:
-        raise ValueError(f"dataset={dataset!r} is not supported; allowed values: {', '.join(map(repr, NODE_DATASETS))}")
+    check_choice("dataset", dataset, NODE_DATASETS)
     if dataset == "debian_packages":
         from .debian_graph import debian_package_graph
 

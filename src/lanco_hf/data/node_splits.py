@@ -15,6 +15,8 @@ from collections.abc import Sequence
 
 import torch
 
+from ..modeling.validation import check_float, check_int
+
 
 def _shuffled_labelled_nodes(labels: torch.Tensor, seed: int) -> tuple[list[int], list[int], int]:
     if not torch.is_tensor(labels) or labels.dim() != 1 or labels.is_floating_point():
@@ -71,8 +73,7 @@ def topology_imbalance_split(
     random training nodes and ``valid_per_class`` validation nodes per class, the rest for test. Returns the
     ``(train_mask, valid_mask, test_mask)`` boolean tensors."""
     for name, value in (("train_per_class", train_per_class), ("valid_per_class", valid_per_class)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name}={value!r} is out of range; allowed: integers >= 1")
+        check_int(name, value, 1)
     order, values, num_classes = _shuffled_labelled_nodes(labels, seed)
     train = _take(order, values, dict.fromkeys(range(num_classes), train_per_class), "training")
     return _masks(labels.numel(), values, order, train, dict.fromkeys(range(num_classes), valid_per_class))
@@ -91,16 +92,9 @@ def step_imbalance_split(
     ``b = int(n * labeling_ratio / (tails + heads * imb_ratio))`` of them and each class of ``head_classes``
     ``int(b * imb_ratio)``; ``valid_per_class`` validation nodes per class; the rest for test. Returns the
     ``(train_mask, valid_mask, test_mask)`` boolean tensors."""
-    if (
-        isinstance(labeling_ratio, bool)
-        or not isinstance(labeling_ratio, (int, float))
-        or not 0.0 < labeling_ratio < 1.0
-    ):
-        raise ValueError(f"labeling_ratio={labeling_ratio!r} is out of range; allowed: (0, 1)")
-    if isinstance(imb_ratio, bool) or not isinstance(imb_ratio, (int, float)) or not imb_ratio >= 1.0:
-        raise ValueError(f"imb_ratio={imb_ratio!r} is out of range; allowed: [1, inf)")
-    if isinstance(valid_per_class, bool) or not isinstance(valid_per_class, int) or valid_per_class < 1:
-        raise ValueError(f"valid_per_class={valid_per_class!r} is out of range; allowed: integers >= 1")
+    check_float("labeling_ratio", labeling_ratio, 0, 1, min_inclusive=False, max_inclusive=False)
+    check_float("imb_ratio", imb_ratio, 1)
+    check_int("valid_per_class", valid_per_class, 1)
     order, values, num_classes = _shuffled_labelled_nodes(labels, seed)
     heads = set(head_classes)
     if not heads <= set(range(num_classes)) or len(heads) >= num_classes:

@@ -17,6 +17,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from ..modeling.validation import check_choice
 from .cache import DataNotFoundError, cache_dir, cached_folder, file_sha256
 
 PLANETOID_NAMES = ("Cora", "CiteSeer", "PubMed")
@@ -32,8 +33,7 @@ def raw_file_names(name: str) -> list[str]:
 def find_planetoid_raw(name: str, planetoid_path: str | os.PathLike | None = None, *, download: bool = True) -> Path:
     """The folder holding the raw files of ``name``: ``<root>/<name>/raw`` for the first root that has them all;
     downloaded into the lanco cache (:func:`download_planetoid_raw`) when none has them and ``download`` is on."""
-    if name not in PLANETOID_NAMES:
-        raise ValueError(f"name={name!r} is not supported; allowed values: {', '.join(map(repr, PLANETOID_NAMES))}")
+    check_choice("name", name, PLANETOID_NAMES)
     roots = [planetoid_path, os.environ.get("LANCO_HF_PLANETOID_PATH"), *SHARED_DATA, cache_dir("planetoid", "raw")]
     for root in filter(None, roots):
         raw = Path(root) / name / "raw"

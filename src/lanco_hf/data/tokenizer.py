@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
+from ..modeling.validation import check_int
 from .cache import cache_dir, cached_folder
 
 SPECIAL_TOKENS = {"pad_token": "<pad>", "bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>"}
@@ -19,8 +20,7 @@ def train_bpe_tokenizer(
     """A byte-level BPE over ``texts``; ids 0-3 are ``<pad> <s> </s> <unk>`` and every encoding ends with ``</s>``."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 
-    if vocab_size < 300:
-        raise ValueError(f"vocab_size={vocab_size} is out of range; allowed: >= 300 (256 bytes + special tokens)")
+    check_int("vocab_size", vocab_size, 300)  # 256 bytes + special tokens
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True)
     tokenizer.decoder = decoders.Sequence([decoders.ByteLevel(), decoders.Strip(" ", 1, 0)])

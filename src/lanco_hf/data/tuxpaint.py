@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ..modeling.validation import check_float, check_int
 from .bible import split_of
 from .cache import cache_dir, cached_jsonl, file_sha256
 from .fetch import TUXPAINT_STAMPS
@@ -69,8 +70,7 @@ def letterbox(image: Image.Image, size: int) -> np.ndarray:
 def load_stamp_images(records: list[dict], image_size: int, root: str | os.PathLike | None = None) -> np.ndarray:
     """The letterboxed drawings of ``records`` as ``uint8 (n, image_size, image_size, 3)``, cached per size and
     per record list."""
-    if image_size < 8:
-        raise ValueError(f"image_size={image_size} is out of range; allowed: >= 8")
+    check_int("image_size", image_size, 8)
     ids = np.array([record["id"] for record in records])
     path = cache_dir("corpora") / f"tuxpaint_stamps_{image_size}px.npz"
     sidecar = path.with_suffix(".npz.sha256")
@@ -107,8 +107,7 @@ def tuxpaint_retrieval_dataset(
     from datasets import Image as ImageFeature
 
     for name, value in (("validation_fraction", validation_fraction), ("test_fraction", test_fraction)):
-        if not 0.0 < value < 0.5:
-            raise ValueError(f"{name}={value} is out of range; allowed: (0, 0.5)")
+        check_float(name, value, 0, 0.5, min_inclusive=False, max_inclusive=False)
     records, sha = load_stamps(root)
     images = load_stamp_images(records, image_size, root)
     splits: dict[str, list[dict]] = {"train": [], "validation": [], "test": []}

@@ -7,6 +7,8 @@ from collections.abc import Iterable
 
 from transformers import PreTrainedTokenizerFast
 
+from ..modeling.validation import check_int
+
 SPECIAL_TOKENS = {
     "pad_token": "[PAD]",
     "unk_token": "[UNK]",
@@ -23,8 +25,7 @@ def train_wordpiece_tokenizer(
     ``[CLS] ... [SEP]``."""
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 
-    if vocab_size < 100:
-        raise ValueError(f"vocab_size={vocab_size} is out of range; allowed: >= 100")
+    check_int("vocab_size", vocab_size, 100)
     tokenizer = Tokenizer(models.WordPiece(unk_token=SPECIAL_TOKENS["unk_token"]))
     tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True)
     tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()

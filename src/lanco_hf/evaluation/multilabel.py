@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..modeling.validation import check_float
+
 
 def multilabel_metrics(scores, labels=None, threshold: float = 0.5) -> dict[str, float]:
     """Metrics of ``scores`` (n x m, higher = more likely) against multi-hot ``labels`` (n x m); label ``j`` is
@@ -35,8 +37,7 @@ def multilabel_metrics(scores, labels=None, threshold: float = 0.5) -> dict[str,
         raise ValueError(f"scores {scores.shape} and labels {gold.shape} must be matrices of the same shape (n, m)")
     if not np.isin(gold, (0, 1)).all():
         raise ValueError("labels must be multi-hot: every entry 0 or 1")
-    if not 0.0 <= threshold <= 1.0:
-        raise ValueError(f"threshold={threshold} is out of range; allowed: [0, 1]")
+    check_float("threshold", threshold, 0, 1)
     gold = gold.astype(bool)
     predicted = scores > threshold
     rows = np.arange(len(scores))

@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
+from ..modeling.validation import check_int
 from .openness_report import openness_markdown, plot_openness_curves
 from .repe import RepeRetrieval, filter_captions, repe_class_features, retrieve_captions
 from .zero_shot import (
@@ -118,8 +119,7 @@ class OpennessResult:
 
 def expansion_orders(vocabularies: Sequence[str], trials: int, seed: int = 42) -> dict[str, list[list[str]]]:
     """For each target vocabulary, ``trials`` random orders of the other vocabularies."""
-    if trials < 1:
-        raise ValueError(f"trials={trials} is out of range; allowed: >= 1")
+    check_int("trials", trials, 1)
     rng = np.random.RandomState(seed)
     orders = {}
     for target in vocabularies:
@@ -233,8 +233,7 @@ class OpennessEvaluator:
         self.labels = torch.tensor([index[label] for label in labels])
         self.vocabularies = {name: [index[c] for c in classes] for name, classes in vocabularies.items()}
         _check_vocabularies(self.vocabularies, len(self.classnames), self.labels)
-        if trials < 1:
-            raise ValueError(f"trials={trials} is out of range; allowed: >= 1")
+        check_int("trials", trials, 1)
         self.templates = list(templates)
         self.trials, self.seed = trials, seed
         self.encoder = CLIPFeatureEncoder(model, processor, batch_size, progress)

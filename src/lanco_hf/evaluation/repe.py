@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..modeling.validation import check_float, check_int
 from .zero_shot import CLIPFeatureEncoder, check_templates, format_prompt
 
 
@@ -76,8 +77,7 @@ def retrieve_captions(
     """Retrieve, filter and average captions of ``corpus`` (a ``datasets.Dataset``, or a list of strings) for
     every class; ``index`` (``(len(corpus), dim)``) replaces the captions' own text features as search keys."""
     for name, value in (("num_retrieved", num_retrieved), ("k", k)):
-        if value < 1:
-            raise ValueError(f"{name}={value} is out of range; allowed: >= 1")
+        check_int(name, value, 1)
     check_templates([query_template])
     captions = list(corpus[caption_column]) if hasattr(corpus, "column_names") else list(corpus)
     if not captions:
@@ -110,8 +110,7 @@ def repe_class_features(
 ) -> torch.Tensor:
     """REPE class features ``(len(classnames), dim)``: ``lam`` = 0 gives the plain prompt-ensemble features,
     ``lam`` = 1 the normalised retrieved mean."""
-    if not 0.0 <= lam <= 1.0:
-        raise ValueError(f"lam={lam} is out of range; allowed: [0, 1]")
+    check_float("lam", lam, 0, 1)
     if list(classnames) != retrieval.classnames:
         raise ValueError("classnames must be those of the retrieval, in the same order")
     check_templates(templates)

@@ -5,10 +5,11 @@ Ren et al., ACL 2021, Sec. 3.3) of the matched pairs.
 - ``recall_at_k(scores, relevant)``: text->image (each caption ranks all images) and image->text (each image ranks
   all captions) recall@K; a query is a hit when one of its relevant items is among the first K. Ties count against
   the model (an irrelevant candidate scoring the same as the best relevant one ranks before it).
-- ``isd(query, key, text_mask, image_mask)`` (from ``lanco_hf.losses.iais``): per pair, the symmetric KL between the linguistic self-attention of
-  the last layer and the visual self-attention mapped into linguistic space (``IAISLoss``'s quantity, no gradient).
-  The paper's ISDa maps with Flickr30k-Entities phrase-box annotations; without annotations the mapping is the
-  model's own alignment (singular: argmax word->region, by default; or distributed). Lower is more consistent.
+- ``isd(query, key, text_mask, image_mask)`` (from ``lanco_hf.losses.iais``): per pair, the symmetric KL between the
+  linguistic self-attention of the last layer and the visual self-attention mapped into linguistic space (``IAISLoss``'s
+  quantity, no gradient). The paper's ISDa maps with Flickr30k-Entities phrase-box annotations; without annotations the
+  mapping is the model's own alignment (singular: argmax word->region, by default; or distributed). Lower is more
+  consistent.
 - ``attention_entropy``: the normalised row entropy (1 = uniform) of the last layer's real text and image
   self-attention maps of the matched pairs, reported beside the ISD (a low ISD from flattened attention shows here).
 - ``evaluate_retrieval(model, grid)`` scores every (caption, image) pair of an ``ImageTextGrid`` with a ViLT
@@ -27,6 +28,7 @@ from tqdm.auto import tqdm
 
 from ..losses.capture import ViltQueryKeyCapture
 from ..losses.iais import attention_entropy, isd
+from ..modeling.validation import check_int_list
 
 DEFAULT_KS = (1, 5, 10)
 
@@ -55,8 +57,7 @@ def recall_at_k(
     relevant = torch.as_tensor(relevant, dtype=torch.bool)
     if relevant.shape != scores.shape:
         raise ValueError(f"relevant has shape {tuple(relevant.shape)}, scores {tuple(scores.shape)}")
-    if not ks or any(isinstance(k, bool) or not isinstance(k, int) or k < 1 for k in ks):
-        raise ValueError(f"ks={ks!r}: allowed values are positive integers")
+    check_int_list("ks", ks, 1)
     ranks = {"t2i": _ranks(scores, relevant), "i2t": _ranks(scores.T, relevant.T)}
     metrics = {
         f"{direction}_recall@{k}": (rank < k).double().mean().item() for direction, rank in ranks.items() for k in ks

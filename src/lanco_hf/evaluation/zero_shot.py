@@ -13,6 +13,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from ..modeling.validation import check_int
+
 # CLIP's single ImageNet prompt, and the seven "select" templates of CLIP's prompt-engineering notebook that the
 # openness paper uses for ensembling (source: openai/CLIP, notebooks/Prompt_Engineering_for_ImageNet.ipynb).
 CLIP_TEMPLATE = "a photo of a {}."
@@ -48,8 +50,7 @@ class CLIPFeatureEncoder:
     ``num_encoded_images`` count what actually went through the model."""
 
     def __init__(self, model, processor, batch_size: int = 64, progress: bool = False):
-        if batch_size < 1:
-            raise ValueError(f"batch_size={batch_size} is out of range; allowed: >= 1")
+        check_int("batch_size", batch_size, 1)
         self.model = model.eval()
         self.processor = processor
         self.batch_size = batch_size

@@ -159,8 +159,8 @@ class EncouragingLoss(nn.Module):
     def _check_inputs(self, logits: torch.Tensor, labels: torch.Tensor) -> None:
         if logits.dim() < 1 or tuple(labels.shape) != tuple(logits.shape[:-1]):
             raise ValueError(
-                f"labels must have the shape of logits without its last (class) dimension: logits {tuple(logits.shape)}, "
-                f"labels {tuple(labels.shape)}"
+                "labels must have the shape of logits without its last (class) dimension: "
+                f"logits {tuple(logits.shape)}, labels {tuple(labels.shape)}"
             )
         if labels.dtype.is_floating_point or labels.dtype == torch.bool:
             raise ValueError(f"labels must hold integer class indices, got dtype {labels.dtype}")

@@ -207,7 +207,7 @@ class IAISLoss(nn.Module):
   author={Ren, Shuhuai and Lin, Junyang and Zhao, Guangxiang and Men, Rui and Yang, An and Zhou, Jingren and Sun, Xu and Yang, Hongxia},
   booktitle={Proceedings of the 59th Annual Meeting of the Association for Computational Linguistics},
   year={2021}
-}"""
+}"""  # noqa: E501 (the BibTeX entry is copied into model cards as written)
 
     def __init__(self, alignment: str = "singular", mode: str = "L"):
         super().__init__()

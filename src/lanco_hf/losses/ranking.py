@@ -1,16 +1,18 @@
-"""The hinge ranking loss with hard negatives of UNITER / IAIS image-text retrieval fine-tuning (UNITER, Chen et al., ECCV 2020, and IAIS, Ren et al., ACL 2021)."""
+"""The hinge ranking loss with hard negatives of UNITER / IAIS image-text retrieval fine-tuning (UNITER, Chen et al.,
+ECCV 2020, and IAIS, Ren et al., ACL 2021)."""
 
 from __future__ import annotations
 
 import torch
+
+from ..modeling.validation import check_int
 
 
 def hardest_negatives(scores: torch.Tensor, relevant: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
     """For every anchor (row of ``scores``, ``(anchors, candidates)``), the indices of its ``k`` highest-scoring
     candidates that are not ``relevant`` to it, and a boolean mask of which of those exist (an anchor with fewer than
     ``k`` irrelevant candidates gets ``False`` entries). Both ``(anchors, k)``."""
-    if not 1 <= k <= scores.shape[1]:
-        raise ValueError(f"k={k} is out of range; allowed: 1 <= k <= {scores.shape[1]} (the number of candidates)")
+    check_int("k", k, 1, scores.shape[1])  # at most the number of candidates
     masked = scores.masked_fill(relevant, float("-inf"))
     values, index = masked.topk(k, dim=1)
     return index, torch.isfinite(values)

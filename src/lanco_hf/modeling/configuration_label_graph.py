@@ -30,8 +30,9 @@ class LabelGraphConfig(PreTrainedConfig):
     r"""
     Configuration of [`LabelGraphForSequenceClassification`]: a text encoder, a linear classifier over its pooled
     output, a learnable label graph `G` (m x m, initialised to the identity) applied to the classifier output, and the
-    soft-training loss (Zhao et al., NAACL 2019, Section 3: the label-graph network and soft training). The label names are `id2label` (their number is `num_labels`); `problem_type` is always
-    `"multi_label_classification"`, so scores are sigmoids (also in `pipeline("text-classification")`).
+    soft-training loss (Zhao et al., NAACL 2019, Section 3: the label-graph network and soft training). The label names
+    are `id2label` (their number is `num_labels`); `problem_type` is always `"multi_label_classification"`, so scores
+    are sigmoids (also in `pipeline("text-classification")`).
 
     Args:
         encoder_config (`dict` or `PreTrainedConfig`, *optional*):
@@ -149,12 +150,14 @@ class LabelGraphConfig(PreTrainedConfig):
         check_float("graph_regularization", self.graph_regularization)
         if self.graph_regularization and not self.use_label_graph:
             raise ValueError(
-                f"graph_regularization={self.graph_regularization} needs use_label_graph=True; allowed without the graph: 0.0"
+                f"graph_regularization={self.graph_regularization} needs use_label_graph=True; "
+                "allowed without the graph: 0.0"
             )
         if self.graph_regularization < 0 and self.label_graph_parameterization == "free":
             raise ValueError(
                 f"graph_regularization={self.graph_regularization} with label_graph_parameterization='free' makes the "
-                "loss unbounded below; allowed: >= 0, or a negative value with label_graph_parameterization='column_stochastic'"
+                "loss unbounded below; allowed: >= 0, or a negative value with "
+                "label_graph_parameterization='column_stochastic'"
             )
         check_bool("soft_training", self.soft_training)
         check_float("soft_loss_weight", self.soft_loss_weight, 0.0)

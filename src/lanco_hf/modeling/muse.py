@@ -1,4 +1,5 @@
-"""MUSE: parallel multi-scale attention (Zhao et al. 2019, arXiv:1911.09483, "MUSE: Parallel Multi-Scale Attention for Sequence to Sequence Learning").
+"""MUSE: parallel multi-scale attention (Zhao et al. 2019, arXiv:1911.09483, "MUSE: Parallel Multi-Scale Attention
+for Sequence to Sequence Learning").
 
 A MUSE layer runs its branches in parallel on the same (pre-normed) input and adds them all to one residual,
 with one norm per layer: encoder ``X + Attn(X) + FFN(X)``, decoder ``X + SelfAttn(X) + CrossAttn(X, E) + FFN(X)``.

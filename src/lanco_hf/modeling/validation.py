@@ -17,7 +17,10 @@ def check_int(
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValueError(f"{name} must be an integer{' or None' if allow_none else ''}, got {value!r}")
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-        raise ValueError(f"{name}={value} is out of range; allowed: {_interval(minimum, maximum, True, True)}")
+        raise ValueError(
+            f"{name}={value} is out of range; allowed: {_interval(minimum, maximum, True, True)}"
+            f"{' or None' if allow_none else ''}"
+        )
 
 
 def check_float(
@@ -27,14 +30,18 @@ def check_float(
     maximum: float | None = None,
     min_inclusive: bool = True,
     max_inclusive: bool = True,
+    allow_none: bool = False,
 ) -> None:
+    if value is None and allow_none:
+        return
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
+        raise ValueError(f"{name} must be a finite number{' or None' if allow_none else ''}, got {value!r}")
     low_ok = minimum is None or (value >= minimum if min_inclusive else value > minimum)
     high_ok = maximum is None or (value <= maximum if max_inclusive else value < maximum)
     if not (low_ok and high_ok):
         raise ValueError(
             f"{name}={value} is out of range; allowed: {_interval(minimum, maximum, min_inclusive, max_inclusive)}"
+            f"{' or None' if allow_none else ''}"
         )
 
 

@@ -22,6 +22,8 @@ from pathlib import Path
 import yaml
 from transformers import HfArgumentParser
 
+from ..modeling.validation import check_choice, check_float, check_int
+
 
 class _Loader(yaml.SafeLoader):
     """YAML 1.2 numbers: ``2e-3`` is a float (PyYAML's YAML 1.1 reads it as a string)."""
@@ -135,15 +137,11 @@ class TranslationDataArguments:
             "max_new_tokens",
             "average_checkpoints",
         ):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name}={getattr(self, name)} is out of range; allowed: >= 1")
-        if not self.length_penalty == self.length_penalty:  # NaN
-            raise ValueError(f"length_penalty={self.length_penalty} is out of range; allowed: a real number")
+            check_int(name, getattr(self, name), 1)
+        check_float("length_penalty", self.length_penalty)
         for name in ("max_train_samples", "max_test_samples"):
-            if getattr(self, name) is not None and getattr(self, name) < 1:
-                raise ValueError(f"{name}={getattr(self, name)} is out of range; allowed: >= 1 or null (all)")
-        if self.max_train_minutes is not None and self.max_train_minutes <= 0:
-            raise ValueError(f"max_train_minutes={self.max_train_minutes} is out of range; allowed: > 0")
+            check_int(name, getattr(self, name), 1, allow_none=True)
+        check_float("max_train_minutes", self.max_train_minutes, 0, min_inclusive=False, allow_none=True)
 
 
 @dataclass
@@ -169,15 +167,11 @@ class ImageClassificationDataArguments:
     )
 
     def __post_init__(self):
-        if self.dataset != "fashion_mnist":
-            raise ValueError(f"dataset={self.dataset!r} is not supported; allowed values: 'fashion_mnist'")
-        if not self.imbalance_ratio >= 1:
-            raise ValueError(f"imbalance_ratio={self.imbalance_ratio} is out of range; allowed: >= 1")
+        check_choice("dataset", self.dataset, ("fashion_mnist",))
+        check_float("imbalance_ratio", self.imbalance_ratio, 1)
         for name in ("max_train_samples", "max_test_samples"):
-            if getattr(self, name) is not None and getattr(self, name) < 1:
-                raise ValueError(f"{name}={getattr(self, name)} is out of range; allowed: >= 1 or null")
-        if self.ood_dataset not in (None, "mnist_5k"):
-            raise ValueError(f"ood_dataset={self.ood_dataset!r} is not supported; allowed values: null, 'mnist_5k'")
+            check_int(name, getattr(self, name), 1, allow_none=True)
+        check_choice("ood_dataset", self.ood_dataset, (None, "mnist_5k"))
 
 
 @dataclass

@@ -27,6 +27,7 @@ from ..data.emoji import VERSION as EMOJI_VERSION
 from ..evaluation.zero_shot import CLIPFeatureEncoder, ZeroShotClassifierHead
 from ..hub.methods import CLIP_OPENNESS
 from ..hub.model_card import CardContent, CardSpec
+from ..modeling.validation import check_float, check_int
 from .arguments import ModelArguments
 from .callbacks import TimeBudgetCallback
 from .run import batch_size, finish_run, optimizer_summary, run_summary, schedule_summary
@@ -65,10 +66,8 @@ class ContrastiveDataArguments:
 
     def __post_init__(self):
         for name in ("tokenizer_vocab_size", "max_text_length", "image_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name}={getattr(self, name)} is out of range; allowed: >= 1")
-        if self.max_train_minutes is not None and self.max_train_minutes <= 0:
-            raise ValueError(f"max_train_minutes={self.max_train_minutes} is out of range; allowed: > 0")
+            check_int(name, getattr(self, name), 1)
+        check_float("max_train_minutes", self.max_train_minutes, 0, min_inclusive=False, allow_none=True)
 
 
 @dataclass

@@ -77,8 +77,7 @@ def ranking_iais_loss(
 def exp_schedule(step: int, total_steps: int, scale: float = 5.0) -> float:
     """The "exp" training-signal annealing of the official code: ``exp(scale * (step / total_steps - 1))``, rising
     from ``exp(-scale)`` (0.0067 for 5) at step 0 to 1 at the last step."""
-    if total_steps < 1:
-        raise ValueError(f"total_steps={total_steps} is out of range; allowed: >= 1")
+    check_int("total_steps", total_steps, 1)
     return math.exp(scale * (step / total_steps - 1.0))
 
 

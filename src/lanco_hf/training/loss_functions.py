@@ -2,10 +2,10 @@
 run config.
 
 A loss module maps logits ``(..., num_classes)`` and labels ``(...)`` (``-100`` ignored) to a loss and accepts
-``reduction="sum"``; one function then serves sequence classification, image classification and seq2seq
-(token level). It returns the summed loss divided by the Trainer's ``num_items_in_batch`` (the number of
-labels that are not ``-100`` over all accumulated micro-batches and, under DDP, all processes), so gradient
-accumulation and DDP give the gradient of one big batch (transformers' ``Trainer`` passes ``num_items_in_batch`` to ``compute_loss_func``)."""
+``reduction="sum"``; one function then serves sequence classification, image classification and seq2seq (token level).
+It returns the summed loss divided by the Trainer's ``num_items_in_batch`` (the number of labels that are not ``-100``
+over all accumulated micro-batches and, under DDP, all processes), so gradient accumulation and DDP give the gradient of
+one big batch (transformers' ``Trainer`` passes ``num_items_in_batch`` to ``compute_loss_func``)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from ..losses import EncouragingLoss
+from ..modeling.validation import check_choice
 from .bonus_schedule import BonusScheduleCallback
 
 IGNORE_INDEX = -100  # what the Trainer's num_items_in_batch counts as padding
@@ -29,8 +30,7 @@ def build_loss(spec: Mapping) -> nn.Module:
     ``{"name": "encouraging", "log_end": 0.5, "label_smoothing": 0.1}``."""
     spec = dict(spec)
     name = spec.pop("name", None)
-    if name not in LOSSES:
-        raise ValueError(f"loss.name={name!r} is not supported; allowed values: {', '.join(map(repr, LOSSES))}")
+    check_choice("loss.name", name, LOSSES)
     _check_keys("loss", spec, LOSSES[name])
     return LOSSES[name](**spec)
 
@@ -100,9 +100,10 @@ def build_run_loss(loss_args, training_args) -> RunLoss | None:
         return None
     if training_args.label_smoothing_factor:
         raise ValueError(
-            f"label_smoothing_factor={training_args.label_smoothing_factor} and loss.name={loss_args.loss.get('name')!r} "
-            "are both set, but the Trainer ignores label_smoothing_factor when a loss is given; set "
-            "label_smoothing_factor=0 and put the smoothing in the loss (loss.label_smoothing, loss.bonus_label_smoothing)"
+            f"label_smoothing_factor={training_args.label_smoothing_factor} and "
+            f"loss.name={loss_args.loss.get('name')!r} are both set, but the Trainer ignores label_smoothing_factor "
+            "when a loss is given; set label_smoothing_factor=0 and put the smoothing in the loss "
+            "(loss.label_smoothing, loss.bonus_label_smoothing)"
         )
     loss = build_loss(loss_args.loss)
     schedule = None

@@ -34,6 +34,7 @@ from ..hub.methods import methods_of
 from ..hub.model_card import CardContent, CardSpec
 from ..modeling import LabelGraphForSequenceClassification, cooccurrence_graph
 from ..modeling.modeling_label_graph import COOCCURRENCE_NORMALIZATIONS
+from ..modeling.validation import check_choice, check_float, check_int
 from .arguments import ModelArguments
 from .run import batch_size, epochs_summary, finish_run, optimizer_summary, run_summary, schedule_summary
 from .safe_training import train_safely
@@ -108,27 +109,17 @@ class MultilabelDataArguments:
 
     def __post_init__(self):
         for name in ("tags_per_facet", "max_length", "tokenizer_vocab_size", "num_examples_to_show"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name}={getattr(self, name)} is out of range; allowed: >= 1")
+            check_int(name, getattr(self, name), 1)
         for name in ("max_train_samples", "max_validation_samples", "max_test_samples"):
-            if getattr(self, name) is not None and getattr(self, name) < 1:
-                raise ValueError(f"{name}={getattr(self, name)} is out of range; allowed: >= 1 or null")
-        if self.graph_init not in GRAPH_INITS:
-            raise ValueError(
-                f"graph_init={self.graph_init!r} is not supported; allowed values: {', '.join(map(repr, GRAPH_INITS))}"
-            )
-        if self.cooccurrence_normalization not in COOCCURRENCE_NORMALIZATIONS:
-            raise ValueError(
-                f"cooccurrence_normalization={self.cooccurrence_normalization!r} is not supported; allowed "
-                f"values: {', '.join(map(repr, COOCCURRENCE_NORMALIZATIONS))}"
-            )
+            check_int(name, getattr(self, name), 1, allow_none=True)
+        check_choice("graph_init", self.graph_init, GRAPH_INITS)
+        check_choice("cooccurrence_normalization", self.cooccurrence_normalization, COOCCURRENCE_NORMALIZATIONS)
         if (self.graph_init == "learned") != (self.label_graph_file is not None):
             raise ValueError(
                 f"label_graph_file={self.label_graph_file!r} with graph_init={self.graph_init!r}: "
                 "graph_init='learned' needs label_graph_file, and label_graph_file needs graph_init='learned'"
             )
-        if self.head_learning_rate is not None and not self.head_learning_rate > 0:
-            raise ValueError(f"head_learning_rate={self.head_learning_rate} is out of range; allowed: > 0 or null")
+        check_float("head_learning_rate", self.head_learning_rate, 0, min_inclusive=False, allow_none=True)
 
 
 def load_multilabel_data(data_args: MultilabelDataArguments):
@@ -346,7 +337,8 @@ def run_multilabel_classification(
     training_args: TrainingArguments,
     resume: bool = False,
 ) -> dict:
-    """Train, tune the threshold, evaluate, save and reload; returns the results written to ``output_dir/results.json``."""
+    """Train, tune the threshold, evaluate, save and reload; returns the results written to
+    ``output_dir/results.json``."""
     started = time.monotonic()
     output_dir = Path(training_args.output_dir)
     dataset, names = load_multilabel_data(data_args)

@@ -27,6 +27,7 @@ from ..graph.totoro import totoro
 from ..hub.methods import methods_of
 from ..hub.model_card import CardContent, CardSpec
 from ..losses.renode import renode_weights
+from ..modeling.validation import check_choice, check_float, check_int
 from .arguments import ModelArguments
 from .nan_guard import check_finite_loss
 from .run import finish_run, run_summary
@@ -68,17 +69,10 @@ class NodeClassificationDataArguments:
     debian_num_features: int = field(default=1000, metadata={"help": "Bag-of-words size of the Debian descriptions."})
 
     def __post_init__(self):
-        if self.dataset not in DATASETS:
-            raise ValueError(
-                f"dataset={self.dataset!r} is not supported; allowed values: {', '.join(map(repr, DATASETS))}"
-            )
-        if self.split not in SPLITS:
-            raise ValueError(f"split={self.split!r} is not supported; allowed values: {', '.join(map(repr, SPLITS))}")
-        if not 0.0 <= self.renode_w_min <= self.renode_w_max:
-            raise ValueError(
-                f"renode_w_min={self.renode_w_min}, renode_w_max={self.renode_w_max}: "
-                f"allowed 0 <= renode_w_min <= renode_w_max"
-            )
+        check_choice("dataset", self.dataset, DATASETS)
+        check_choice("split", self.split, SPLITS)
+        check_float("renode_w_min", self.renode_w_min, 0.0)
+        check_float("renode_w_max", self.renode_w_max, self.renode_w_min)  # 0 <= renode_w_min <= renode_w_max
 
 
 REPORT_TO = ("tensorboard", "none")
@@ -114,19 +108,11 @@ class NodeTrainingArguments:
         if self.report_to not in REPORT_TO:
             raise ValueError(f"report_to={self.report_to!r} is not supported; allowed values: {', '.join(REPORT_TO)}")
         for name in ("num_train_epochs", "lr_decay_epoch", "early_stopping_patience", "early_stopping_min_epochs"):
-            if getattr(self, name) < 0 or (name == "num_train_epochs" and self.num_train_epochs < 1):
-                raise ValueError(
-                    f"{name}={getattr(self, name)} is out of range; allowed: >= {int(name == 'num_train_epochs')}"
-                )
-        if not (
-            self.learning_rate > 0
-            and 0 < self.lr_decay_rate <= 1
-            and self.min_learning_rate >= 0
-            and self.weight_decay >= 0
-        ):
-            raise ValueError(
-                "learning_rate > 0, 0 < lr_decay_rate <= 1, min_learning_rate >= 0 and weight_decay >= 0 are required"
-            )
+            check_int(name, getattr(self, name), int(name == "num_train_epochs"))
+        check_float("learning_rate", self.learning_rate, 0.0, min_inclusive=False)
+        check_float("lr_decay_rate", self.lr_decay_rate, 0.0, 1.0, min_inclusive=False)
+        check_float("min_learning_rate", self.min_learning_rate, 0.0)
+        check_float("weight_decay", self.weight_decay, 0.0)
 
 
 def load_graph(data_args: NodeClassificationDataArguments):

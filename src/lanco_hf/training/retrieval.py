@@ -27,6 +27,7 @@ from ..evaluation.retrieval import PAIR_VALUES, chance_recall, retrieval_compute
 from ..hub.methods import IAIS
 from ..hub.model_card import CardContent, CardSpec
 from ..losses.iais import ALIGNMENTS
+from ..modeling.validation import check_choice, check_float, check_int
 from .arguments import ModelArguments
 from .callbacks import TimeBudgetCallback
 from .iais import OFFICIAL_HARD_NEGATIVE_POOL, OFFICIAL_IAIS_SCALE, OFFICIAL_NUM_HARD_NEGATIVES, SCHEDULES, IAISTrainer
@@ -55,18 +56,12 @@ class RetrievalDataArguments:
     )
 
     def __post_init__(self):
-        if self.dataset not in DATASETS:
-            raise ValueError(
-                f"dataset={self.dataset!r} is not supported; allowed values: {', '.join(map(repr, DATASETS))}"
-            )
+        check_choice("dataset", self.dataset, DATASETS)
         for name in ("image_size", "max_text_length", "tokenizer_vocab_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name}={getattr(self, name)} is out of range; allowed: >= 1")
+            check_int(name, getattr(self, name), 1)
         for name in ("max_train_samples", "max_eval_samples", "max_test_samples"):
-            if getattr(self, name) is not None and getattr(self, name) < 2:
-                raise ValueError(f"{name}={getattr(self, name)} is out of range; allowed: >= 2 or null")
-        if self.max_train_minutes is not None and self.max_train_minutes <= 0:
-            raise ValueError(f"max_train_minutes={self.max_train_minutes} is out of range; allowed: > 0")
+            check_int(name, getattr(self, name), 2, allow_none=True)
+        check_float("max_train_minutes", self.max_train_minutes, 0, min_inclusive=False, allow_none=True)
 
 
 @dataclass
@@ -102,10 +97,7 @@ class IAISArguments:
     def __post_init__(self):
         choices = {"iais": ("none", *ALIGNMENTS), "iais_schedule": SCHEDULES, "isd_alignment": ALIGNMENTS}
         for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                raise ValueError(
-                    f"{name}={getattr(self, name)!r} is not supported; allowed values: {', '.join(map(repr, allowed))}"
-                )
+            check_choice(name, getattr(self, name), allowed)
 
     @property
     def alignment(self) -> str | None:

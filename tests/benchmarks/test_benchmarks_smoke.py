@@ -1,7 +1,7 @@
-"""The measuring pieces of the performance benchmarks (docs/performance.md): the explored gather-based top-k path equals the
-mask-based one, the FLOP counts equal their formulas, the memory probe and the interleaved timer measure what they
-claim, the docs update touches only the marked section; a replication run is reused only while its config content
-and settings are unchanged."""
+"""The measuring pieces of the performance benchmarks (docs/performance.md): the explored gather-based top-k path equals
+the mask-based one, the FLOP counts equal their formulas, the memory probe and the interleaved timer measure what they
+claim, the docs update touches only the marked section; a replication run is reused only while its config content and
+settings are unchanged."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from transformers import AutoModelForSeq2SeqLM
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the benchmarks/ scripts live beside src/
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the benchmarks/ scripts live beside src/
 
 from benchmarks import common, mfu, replication, run, scaling  # noqa: E402
 from benchmarks.attention_kernels import topk_gather_attention  # noqa: E402

@@ -1,4 +1,5 @@
-"""Top-k selective attention ("Explicit Sparse Transformer", Zhao et al., arXiv:1912.11637) against an independent computation."""
+"""Top-k selective attention ("Explicit Sparse Transformer", Zhao et al., arXiv:1912.11637) against an independent
+computation."""
 
 import pytest
 import torch

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import CONFIG_DIR, TINY_TRANSLATION_RUN
+from helpers import CONFIG_DIR, TINY_TRANSLATION_RUN
 
 from lanco_hf.training.preemption import SIGTERM_EXIT_CODE
 
@@ -468,8 +468,8 @@ BAD_SETTINGS = {
     "model_config.d_model=7": ["d_model=7", "encoder_attention_heads"],
     "model_config.attn_topk=0": ["attn_topk=0"],
     "model_config.norm_type=foo": ["norm_type='foo'", "layernorm"],
-    "max_test_samples=0": ["max_test_samples=0", ">= 1"],
-    "max_train_samples=-1": ["max_train_samples=-1", ">= 1"],
+    "max_test_samples=0": ["max_test_samples=0", "allowed: [1, inf) or None"],
+    "max_train_samples=-1": ["max_train_samples=-1", "allowed: [1, inf) or None"],
     "save_strategy=sometimes": ["save_strategy='sometimes'", "'steps'"],
 }
 

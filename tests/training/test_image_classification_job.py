@@ -29,7 +29,7 @@ from lanco_hf.data.fashion_mnist import (
 )
 from lanco_hf.training.image_classification import GreyImageDataset, build_image_processor, ood_scores
 
-CONFIG = Path(__file__).parents[1] / "configs" / "encouraging_fmnist.yaml"
+CONFIG = Path(__file__).parents[2] / "configs" / "encouraging_fmnist.yaml"
 
 
 @pytest.fixture(scope="module")

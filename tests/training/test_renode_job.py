@@ -33,7 +33,7 @@ from lanco_hf.training.node_classification import (
     train_node_classifier,
 )
 
-CONFIG_DIR = Path(__file__).parents[1] / "configs"
+CONFIG_DIR = Path(__file__).parents[2] / "configs"
 PARSERS = (ModelArguments, NodeClassificationDataArguments, NodeTrainingArguments)
 
 

@@ -22,8 +22,10 @@ def _tarball():
 TARBALL = _tarball()
 needs_emoji = pytest.mark.skipif(
     TARBALL is None,
-    reason="npm pack emoji-datasource-google@16.0.0 --pack-destination ~/.cache/lanco_hf/emoji; "
-    "apt-get install unicode-cldr-core",
+    reason=(
+        "npm pack emoji-datasource-google@16.0.0 --pack-destination ~/.cache/lanco_hf/emoji; "
+        "apt-get install unicode-cldr-core"
+    ),
 )
 
 

@@ -1,6 +1,7 @@
-"""MUSE ("MUSE: Parallel Multi-Scale Attention for Sequence to Sequence Learning", Zhao et al., arXiv:1911.09483): the dynamic convolution against per-position ``conv1d``, the shared value projection and
-``W_O [A ; C]``, causality, the parallel layer, MUSE-simple, initialisation and config checks. The foundation's model
-checks (save/load, cache, batching, tied weights, training) run on MUSE configs in test_seq2seq_models.py."""
+"""MUSE ("MUSE: Parallel Multi-Scale Attention for Sequence to Sequence Learning", Zhao et al., arXiv:1911.09483): the
+dynamic convolution against per-position ``conv1d``, the shared value projection and ``W_O [A ; C]``, causality, the
+parallel layer, MUSE-simple, initialisation and config checks. The foundation's model checks (save/load, cache,
+batching, tied weights, training) run on MUSE configs in test_seq2seq_models.py."""
 
 import math
 

@@ -8,7 +8,7 @@ import pytest
 
 from lanco_hf.hub.push import render_card
 
-CASES = sorted(path for path in (Path(__file__).parent / "fixtures" / "cards").iterdir() if path.is_dir())
+CASES = sorted(path for path in (Path(__file__).parents[1] / "fixtures" / "cards").iterdir() if path.is_dir())
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])

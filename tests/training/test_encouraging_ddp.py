@@ -15,7 +15,7 @@ from safetensors.torch import load_file
 @pytest.mark.skipif(not (Path(sys.executable).parent / "torchrun").exists(), reason="torchrun not installed")
 def test_two_process_ddp_equals_one_batch(tmp_path):
     """Two gloo ranks with different token counts take the step of one process with the whole batch."""
-    script = Path(__file__).parent / "scripts" / "ddp_encouraging.py"
+    script = Path(__file__).parents[1] / "scripts" / "ddp_encouraging.py"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     commands = {
         "ddp": [

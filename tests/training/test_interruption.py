@@ -93,7 +93,9 @@ def assert_same_weights(folder, reference):
     expected, resumed = weights(reference), weights(folder)
     assert expected.keys() == resumed.keys()
     for name in expected:
-        torch.testing.assert_close(resumed[name], expected[name], rtol=1e-5, atol=1e-6, msg=lambda m: f"{name}: {m}")
+        torch.testing.assert_close(
+            resumed[name], expected[name], rtol=1e-5, atol=1e-6, msg=lambda m, name=name: f"{name}: {m}"
+        )
 
 
 def test_interrupted_runs_resume_to_the_same_weights(verse_dataset, tmp_path):

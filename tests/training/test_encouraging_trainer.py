@@ -28,7 +28,7 @@ from lanco_hf.training import BonusScheduleCallback, bonus_scale_at, make_comput
 from lanco_hf.training.arguments import LossArguments
 from lanco_hf.training.loss_functions import build_loss, build_run_loss
 
-CONFIG_DIR = Path(__file__).parents[1] / "configs"
+CONFIG_DIR = Path(__file__).parents[2] / "configs"
 LR = 0.5
 
 

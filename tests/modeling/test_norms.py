@@ -1,5 +1,6 @@
-"""AdaNorm, LayerNorm-simple and DetachNorm against the formulas of "Understanding and Improving Layer Normalization" (Xu et al., NeurIPS 2019, Sec. 3 and 5), computed independently
-here in float64 (unbiased std, eps on sigma), forward and backward."""
+"""AdaNorm, LayerNorm-simple and DetachNorm against the formulas of "Understanding and Improving Layer Normalization"
+(Xu et al., NeurIPS 2019, Sec. 3 and 5), computed independently here in float64 (unbiased std, eps on sigma), forward
+and backward."""
 
 import pytest
 import torch

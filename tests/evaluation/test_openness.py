@@ -391,8 +391,10 @@ def _emoji_tarball():
 EMOJI_TARBALL = _emoji_tarball()
 needs_emoji = pytest.mark.skipif(
     EMOJI_TARBALL is None,
-    reason="npm pack emoji-datasource-google@16.0.0 --pack-destination ~/.cache/lanco_hf/emoji; "
-    "apt-get install unicode-cldr-core",
+    reason=(
+        "npm pack emoji-datasource-google@16.0.0 --pack-destination ~/.cache/lanco_hf/emoji; "
+        "apt-get install unicode-cldr-core"
+    ),
 )
 
 
@@ -410,7 +412,7 @@ def test_tiny_clip_trained_on_emoji_then_evaluated_end_to_end(tmp_path, monkeypa
     main(
         [
             "train",
-            str(Path(__file__).parents[1] / "configs" / "clip_emoji.yaml"),
+            str(Path(__file__).parents[2] / "configs" / "clip_emoji.yaml"),
             f"output_dir={model_dir}",
             "model_config.projection_dim=16",
             "model_config.text_config.hidden_size=16",

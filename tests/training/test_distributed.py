@@ -13,7 +13,7 @@ import torch
 from helpers import CONFIG_DIR, TINY_TRANSLATION_RUN
 from safetensors.torch import load_file
 
-SCRIPT = Path(__file__).parent / "scripts" / "ddp_train.py"
+SCRIPT = Path(__file__).parents[1] / "scripts" / "ddp_train.py"
 pytestmark = pytest.mark.skipif(
     shutil.which("torchrun") is None and not (Path(sys.executable).parent / "torchrun").exists(),
     reason="torchrun not installed",

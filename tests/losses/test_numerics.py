@@ -64,7 +64,7 @@ LOSSES = {
         base_loss="focal", focal_gamma=2.0, bonus_weights=[1.0, 2.0, 0.5, 1.0, 1.0, 3.0]
     )(z, LABELS),
     **{
-        f"renode-{kind}": (lambda kind: lambda z: ReNodeLoss(kind)(z[:7], LABELS[:7], COUNTS))(kind)
+        f"renode-{kind}": lambda z, kind=kind: ReNodeLoss(kind)(z[:7], LABELS[:7], COUNTS)
         for kind in ("ce", "re-weight", "focal", "cb-softmax")
     },
     "label-graph-after-sigmoid": label_graph_loss("after_sigmoid"),

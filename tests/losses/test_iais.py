@@ -293,7 +293,7 @@ def test_recall_with_duplicate_captions_and_ties():
     # (text 0) but text 1 has 0.5 < 0.8: hit.
     assert metrics["i2t_recall@1"] == 1.0
     assert chance_recall(torch.eye(10, dtype=torch.bool), ks=(1, 5))["t2i_recall@5"] == pytest.approx(0.5)
-    with pytest.raises(ValueError, match="ks="):
+    with pytest.raises(ValueError, match=r"ks contains 0; allowed: integers in \[1, inf\)"):
         recall_at_k(scores, relevant, ks=(0,))
     with pytest.raises(ValueError, match="not square"):
         recall_at_k(scores[:, :2])
@@ -528,7 +528,7 @@ def test_hard_negatives_from_a_candidate_pool_are_the_hardest_non_matching_of_ra
             assert all(groups[c] != group for c in picked.tolist())  # never a matching pair (pairs 0 and 5 match)
             with torch.no_grad():
 
-                def score(c, text_anchor=text_anchor, anchor=anchor):
+                def score(c, anchor=anchor, text_anchor=text_anchor):
                     t, i = (model_inputs, images) if text_anchor else (texts, model_inputs)
                     ti, ii = (anchor, c) if text_anchor else (c, anchor)
                     length = int(t["attention_mask"][ti].sum())
@@ -638,7 +638,7 @@ def test_trainer_arguments_are_validated(tmp_path):
 
 # ---------------------------------------------------------------- data and run configs
 
-CONFIG_DIR = Path(__file__).parents[1] / "configs"
+CONFIG_DIR = Path(__file__).parents[2] / "configs"
 CONFIGS = sorted(CONFIG_DIR.glob("iais_vilt_*.yaml"))
 
 

@@ -72,7 +72,7 @@ def test_console_script_help_runs_in_a_fresh_process():
 
 
 def test_metrics_import_neither_training_commands_nor_hub_and_modeling_only_itself():
-    source = Path(__file__).parents[1] / "src" / "lanco_hf"
+    source = Path(__file__).parents[2] / "src" / "lanco_hf"
     imports = re.compile(r"^\s*(?:from|import)\s+(\.+\w*|lanco_hf[\w.]*)", re.MULTILINE)
     for path in (source / "evaluation").glob("*.py"):
         for module in imports.findall(path.read_text()):

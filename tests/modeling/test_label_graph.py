@@ -51,8 +51,9 @@ def inputs(batch=4, length=7, seed=0):
     return ids, mask, labels
 
 
-def random_graph(size=len(LABELS), seed=0):
-    """A column-stochastic graph with some zero entries."""
+def random_graph(size=None, seed=0):
+    """A column-stochastic graph with some zero entries (``size`` x ``size``, by default one row per label)."""
+    size = len(LABELS) if size is None else size
     generator = torch.Generator().manual_seed(seed)
     raw = torch.rand(size, size, generator=generator) * (torch.rand(size, size, generator=generator) > 0.3)
     raw = raw + torch.eye(size)

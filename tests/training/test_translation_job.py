@@ -12,7 +12,7 @@ from transformers import AutoModelForSeq2SeqLM, Seq2SeqTrainingArguments
 
 from lanco_hf.training.arguments import ModelArguments, TranslationDataArguments, load_run_config, parse_run_config
 
-CONFIG_DIR = Path(__file__).parents[1] / "configs"
+CONFIG_DIR = Path(__file__).parents[2] / "configs"
 CONFIGS = sorted(CONFIG_DIR.glob("*bible*.yaml"))
 PARSERS = (ModelArguments, TranslationDataArguments, Seq2SeqTrainingArguments)
 

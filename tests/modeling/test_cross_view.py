@@ -1,7 +1,7 @@
-"""Layer-wise cross-view decoding ("Layer-Wise Cross-View Decoding for Sequence-to-Sequence Learning", Liu et al., arXiv:2005.08081): the routing map, what each decoder layer reads (hooks), which
-decoder layers an encoder layer influences, "last" == the plain Transformer, per-layer states kept for generation
-and cross-attention projected once per generation. The foundation's model checks run on cross-view configs in
-test_seq2seq_models.py."""
+"""Layer-wise cross-view decoding ("Layer-Wise Cross-View Decoding for Sequence-to-Sequence Learning", Liu et al.,
+arXiv:2005.08081): the routing map, what each decoder layer reads (hooks), which decoder layers an encoder layer
+influences, "last" == the plain Transformer, per-layer states kept for generation and cross-attention projected once per
+generation. The foundation's model checks run on cross-view configs in test_seq2seq_models.py."""
 
 import pytest
 import torch
@@ -84,11 +84,11 @@ def run_with_hooks(model, perturbed_layer=None):
             return output
 
         handles.append(layer.register_forward_hook(encoder_hook))
-    for l, layer in enumerate(model.model.decoder.layers, 1):
-        handles.append(layer.register_forward_hook(lambda m, a, out, l=l: record["decoder"].__setitem__(l, out[0])))
+    for j, layer in enumerate(model.model.decoder.layers, 1):
+        handles.append(layer.register_forward_hook(lambda m, a, out, j=j: record["decoder"].__setitem__(j, out[0])))
         handles.append(
             layer.encoder_attn.register_forward_pre_hook(
-                lambda m, args, kwargs, l=l: record["cross_input"].__setitem__(l, kwargs["key_value_states"]),
+                lambda m, args, kwargs, j=j: record["cross_input"].__setitem__(j, kwargs["key_value_states"]),
                 with_kwargs=True,
             )
         )
@@ -115,11 +115,11 @@ def test_each_decoder_layer_reads_the_output_of_its_encoder_layer(options):
     model = build(**options)
     record = run_with_hooks(model)
     final_norm = model.model.encoder.layer_norm
-    for l, source in enumerate(routes(model), 1):
+    for j, source in enumerate(routes(model), 1):
         expected = record["encoder"][source]
         if final_norm is not None:  # pre-norm: routed states are normalised like the last one
             expected = final_norm(expected)
-        torch.testing.assert_close(record["cross_input"][l], expected, rtol=0, atol=0)
+        torch.testing.assert_close(record["cross_input"][j], expected, rtol=0, atol=0)
 
 
 @pytest.mark.parametrize(
@@ -137,9 +137,9 @@ def test_perturbing_an_encoder_layer_changes_exactly_the_decoder_layers_that_dep
     sources = routes(model)
     for perturbed in range(1, model.config.encoder_layers + 1):
         decoder = run_with_hooks(model, perturbed)["decoder"]
-        changed = [not torch.equal(decoder[l], clean[l]) for l in range(1, len(sources) + 1)]
-        # decoder layer l depends on encoder layer i when a cross-attention at or below l reads encoder layer >= i
-        depends = [any(source >= perturbed for source in sources[:l]) for l in range(1, len(sources) + 1)]
+        changed = [not torch.equal(decoder[j], clean[j]) for j in range(1, len(sources) + 1)]
+        # decoder layer j depends on encoder layer i when a cross-attention at or below j reads encoder layer >= i
+        depends = [any(source >= perturbed for source in sources[:j]) for j in range(1, len(sources) + 1)]
         assert changed == depends, (perturbed, sources)
 
 
@@ -163,8 +163,8 @@ def test_encoder_keeps_the_routed_states_without_being_asked_for_hidden_states(n
 def test_cached_generation_projects_each_cross_attention_once(num_beams):
     model = build(encoder_layers=3, normalize_before=True)
     calls = {}
-    for l, layer in enumerate(model.model.decoder.layers):
-        layer.encoder_attn.k_proj.register_forward_hook(lambda m, a, o, l=l: calls.__setitem__(l, calls.get(l, 0) + 1))
+    for j, layer in enumerate(model.model.decoder.layers):
+        layer.encoder_attn.k_proj.register_forward_hook(lambda m, a, o, j=j: calls.__setitem__(j, calls.get(j, 0) + 1))
     ids, mask = batch()
     kwargs = dict(attention_mask=mask, max_new_tokens=7, min_new_tokens=7, num_beams=num_beams)
     cached = model.generate(ids, use_cache=True, **kwargs)
