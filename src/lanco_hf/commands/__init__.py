@@ -5,6 +5,7 @@ flags); the library modules below (``training``, ``evaluation``, ``hub``) parse 
 - ``lanco-hf train CONFIG.yaml [key=value ...] [--resume] [--push-to-hub REPO_ID]``
 - ``lanco-hf push RUN_DIR REPO_ID [--private]``
 - ``lanco-hf evaluate {openness,retrieval,totoro} [options]``
+- ``lanco-hf demo RUN_DIR_OR_REPO [--port PORT] [--share]``
 
 ``lanco-hf COMMAND --help`` (and ``lanco-hf evaluate NAME --help``) lists each command's options.
 
@@ -18,7 +19,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 
-from . import evaluate, push, train
+from . import demo, evaluate, push, train
 from .parser import CommandParser, dataclasses_from
 
 USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError, FloatingPointError)
@@ -49,6 +50,7 @@ def build_parser() -> CommandParser:
     train.register(commands)
     push.register(commands)
     evaluate.register(commands)
+    demo.register(commands)
     return parser
 
 
