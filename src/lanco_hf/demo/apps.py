@@ -132,9 +132,14 @@ class TranslationDemo(Demo):
         translation = self.tokenizer.batch_decode(output_ids, skip_special_tokens=True)[0].strip()
         outputs = self.model(**inputs, decoder_input_ids=output_ids[:, :-1], output_attentions=True)
         weights = torch.stack([layer[0] for layer in outputs.cross_attentions]).float().numpy()
-        source = [self.tokenizer.decode([token]) for token in inputs["input_ids"][0].tolist()]
-        target = [self.tokenizer.decode([token]) for token in output_ids[0, 1:].tolist()]
-        return translation, weights, source, target
+        return translation, weights, self.token_strings(inputs["input_ids"][0]), self.token_strings(output_ids[0, 1:])
+
+    def token_strings(self, ids: torch.Tensor) -> list[str]:
+        """Each token as text, or as the tokenizer's symbol where it is part of a multi-byte character."""
+        ids = ids.tolist()
+        texts = [self.tokenizer.decode([token]) for token in ids]
+        symbols = self.tokenizer.convert_ids_to_tokens(ids)
+        return [symbol if "\ufffd" in text else text for text, symbol in zip(texts, symbols)]
 
     def translate_and_plot(self, text: str):
         translation, weights, source, target = self.translate_with_attention(text)

@@ -40,7 +40,8 @@ def cross_attention_figure(
             axis.set_title(title, fontsize=9)
             axis.set_xticks(range(columns), source_tokens, rotation=90, fontsize=7)
             axis.set_yticks(range(rows), target_tokens, fontsize=7)
-    figure.suptitle("Encoder-decoder attention: output token (row) over source token (column)", fontsize=10)
+            axis.set_xlabel("source token", fontsize=8)
+            axis.set_ylabel("output token", fontsize=8)
     figure.tight_layout()
     return figure
 
