@@ -31,12 +31,12 @@ ROOT = if [ "$$(id -u)" = 0 ]; then AS_ROOT=""; ROOT_OK=1; \
 	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then AS_ROOT=sudo; ROOT_OK=1; \
 	else AS_ROOT=""; ROOT_OK=""; fi
 
-.PHONY: main test setup data debian-packages emoji-data tuxpaint-data style lint help
+.PHONY: main test setup data debian-packages emoji-data tuxpaint-data browser style lint help
 
 main: setup  ## set up, then train the main job
 	$(VENV)/bin/lanco-hf train configs/explicit_sparse_bible.yaml
 
-test: setup  ## set up, then run the whole test suite on both cores
+test: setup browser  ## set up, then run the whole test suite on both cores
 	$(PY) -m pytest -n 2
 
 setup: $(STAMPS)/installed data  ## the set-up chain alone (each step skipped when done)
@@ -101,6 +101,14 @@ tuxpaint-data:  # IAIS image-text pairs, 161 MB: the package is unpacked, not in
 		else echo "data: skipped the Tux Paint stamps (apt-get download failed: run sudo apt-get update, then make setup)"; fi; \
 		rm -rf "$$scratch"; \
 	fi
+
+browser:  # the demo's browser test drives Debian's headless chromium (it skips where chromium is missing)
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then \
+		echo "test: chromium and chromedriver already installed"; exit 0; fi; \
+	$(ROOT); \
+	if [ -z "$$ROOT_OK" ]; then echo "test: no chromium (the browser test skips): sudo apt-get install chromium chromium-driver"; \
+	else $$AS_ROOT apt-get install -y -qq --no-install-recommends chromium chromium-driver || \
+		echo "test: chromium-driver is not installable here (the browser test skips)"; fi
 
 style: $(STAMPS)/installed  ## rewrite the code in the project's style (imports sorted, formatted)
 	$(PY) -m ruff check --fix $(CHECK_DIRS)
