@@ -1,18 +1,16 @@
-"""The demo's figures (matplotlib, off-screen): the encoder-decoder attention of a translation, one panel per layer
-and head with the entries top-k attention kept marked, and a label-correlation graph."""
+"""The demo's figures: the encoder-decoder attention of a translation, one panel per layer and head with the entries
+top-k attention kept marked, and a label-correlation graph. They are ``matplotlib.figure.Figure`` objects made
+without pyplot, so a long-running demo keeps no figure alive after the page has shown it."""
 
 from __future__ import annotations
 
 import numpy as np
 
 
-def _pyplot():
-    import matplotlib
+def _figure(**kwargs):
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    return Figure(**kwargs)
 
 
 def cross_attention_figure(
@@ -22,12 +20,12 @@ def cross_attention_figure(
     (column). With ``topk`` (the cross-attention's k of the Explicit Sparse Transformer, Zhao et al. 2019, Sec. 2),
     each output token's kept source tokens, the entries that received probability, are outlined: the top-k pattern
     of every head."""
-    plt = _pyplot()
     layers, heads, rows, columns = weights.shape
     cell = 0.28
     width = max(2.5, 1.2 + cell * columns) * heads
     height = max(2.2, 1.0 + cell * rows) * layers
-    figure, axes = plt.subplots(layers, heads, figsize=(width, height), squeeze=False)
+    figure = _figure(figsize=(width, height))
+    axes = figure.subplots(layers, heads, squeeze=False)
     for layer in range(layers):
         for head in range(heads):
             axis, panel = axes[layer][head], weights[layer, head]
@@ -50,9 +48,9 @@ def label_graph_figure(graph: np.ndarray, names: list[str]):
     """The label graph ``G`` (label i supports label j with weight ``G[i, j]``; Zhao et al. 2019, "Review-Driven
     Multi-Label Music Style Classification by Exploiting Style Correlations", Sec. 3), diagonal masked so that the
     off-diagonal correlations are visible."""
-    plt = _pyplot()
     size = len(names)
-    figure, axis = plt.subplots(figsize=(min(3.0 + 0.3 * size, 12.0), min(2.5 + 0.3 * size, 11.0)))
+    figure = _figure(figsize=(min(3.0 + 0.3 * size, 12.0), min(2.5 + 0.3 * size, 11.0)))
+    axis = figure.subplots()
     shown = np.ma.masked_array(graph, mask=np.eye(size, dtype=bool))
     image = axis.imshow(shown, cmap="viridis", interpolation="nearest")
     axis.set_xticks(range(size), names, rotation=90, fontsize=7)
