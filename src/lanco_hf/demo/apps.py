@@ -150,8 +150,9 @@ class TranslationDemo(Demo):
             source = gr.Textbox(label="Source sentence", lines=2, elem_id="source")
             translation = gr.Textbox(label="Translation", lines=2, elem_id="translation", interactive=False)
         submit = gr.Button("Translate", variant="primary", elem_id="submit")
-        topk = f", top-{self.cross_topk} kept entries outlined" if self.cross_topk else ""
-        plot = gr.Plot(label=f"Encoder-decoder attention per layer and head{topk}", elem_id="attention")
+        topk = f"; the top-{self.cross_topk} kept entries outlined" if self.cross_topk else ""
+        gr.Markdown(f"**Encoder-decoder attention** per decoder layer and head{topk}")
+        plot = gr.Plot(show_label=False, elem_id="attention")  # the label would cover the first panel's title
         for trigger in (submit.click, source.submit):
             trigger(_shown_errors(self.translate_and_plot), inputs=source, outputs=[translation, plot])
 
@@ -206,7 +207,8 @@ class TextClassificationDemo(Demo):
         graph = self.label_graph()
         if graph is not None:
             names = [self.model.config.id2label[index] for index in range(len(graph))]
-            gr.Plot(label_graph_figure(graph, names), label="Learned label graph", elem_id="label-graph")
+            gr.Markdown("**Learned label graph** (which labels support which)")
+            gr.Plot(label_graph_figure(graph, names), show_label=False, elem_id="label-graph")
         for trigger in (submit.click, text.submit):
             trigger(_shown_errors(self.classify_and_predict), inputs=text, outputs=[scores, predicted])
 
