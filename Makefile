@@ -40,7 +40,7 @@ test: setup browser  ## set up, then run the whole test suite on both cores
 	$(PY) -m pytest -n 2
 
 setup: $(STAMPS)/installed data  ## the set-up chain alone (each step skipped when done)
-	@echo "set-up: done ($$($(PY) -c 'import sys, torch, lanco_hf; print(f"Python {sys.version.split()[0]}, torch {torch.__version__}, lanco-hf {lanco_hf.__version__}")') in $(VENV); data in $(LANCO_HF_CACHE))"
+	@echo "set-up: done ($$($(PY) -c 'import sys; from importlib.metadata import version as v; print(f"Python {sys.version.split()[0]}, torch {v("torch")}, lanco-hf {v("lanco-hf")}")') in $(VENV); data in $(LANCO_HF_CACHE))"
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null || { \
@@ -94,7 +94,7 @@ emoji-data:  # CLIP openness; the emoji tests skip where npm is missing
 tuxpaint-data:  # IAIS image-text pairs, 161 MB: the package is unpacked, not installed (it pulls in Tux Paint itself)
 	@if [ -d "$(TUXPAINT_STAMPS)" ]; then echo "data: Tux Paint stamps already in $(TUXPAINT_STAMPS)"; \
 	else \
-		scratch=$$(mktemp -d); \
+		scratch=$$(mktemp -d) && chmod 755 "$$scratch"; \
 		if (cd "$$scratch" && apt-get download -qq tuxpaint-stamps-default) && mkdir -p "$(LANCO_HF_CACHE)/tuxpaint" && \
 			dpkg-deb -x "$$scratch"/tuxpaint-stamps-default_*.deb "$(LANCO_HF_CACHE)/tuxpaint"; then \
 			echo "data: Tux Paint stamps unpacked to $(TUXPAINT_STAMPS)"; \
