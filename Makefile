@@ -40,7 +40,7 @@ test: setup browser  ## set up, then run the whole test suite on both cores
 	$(PY) -m pytest -n 2
 
 setup: $(STAMPS)/installed data  ## the set-up chain alone (each step skipped when done)
-	@echo "set-up: done ($$($(PY) -c 'import sys; from importlib.metadata import version as v; print(f"Python {sys.version.split()[0]}, torch {v("torch")}, lanco-hf {v("lanco-hf")}")') in $(VENV); data in $(LANCO_HF_CACHE))"
+	@echo "set-up: done ($$($(PY) -c 'import sys; from importlib.metadata import version as v; print("Python", sys.version.split()[0] + ", torch", v("torch") + ", lanco-hf", v("lanco-hf"))') in $(VENV); data in $(LANCO_HF_CACHE))"
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null || { \
