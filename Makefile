@@ -1,6 +1,6 @@
 # The quick start and the developer shortcuts.
 #
-#   make main    set up, then train the main job (configs/explicit_sparse_bible.yaml)
+#   make main    set up what the main job needs, then train it (configs/explicit_sparse_bible.yaml)
 #   make test    set up, then run the whole test suite on both cores
 #
 # The set-up is a chain of steps, each skipped when it is done, so a second call goes straight to the run: the
@@ -33,7 +33,7 @@ ROOT = if [ "$$(id -u)" = 0 ]; then AS_ROOT=""; ROOT_OK=1; \
 
 .PHONY: main test setup data debian-packages emoji-data tuxpaint-data browser style lint help
 
-main: setup  ## set up, then train the main job
+main: $(STAMPS)/installed debian-packages  ## set up what the main job needs (no emoji / Tux Paint data), then train it
 	$(VENV)/bin/lanco-hf train configs/explicit_sparse_bible.yaml
 
 test: setup browser  ## set up, then run the whole test suite on both cores
