@@ -9,6 +9,7 @@ import sys
 
 import pytest
 from fake_hub import FakeHub
+from helpers import write_card
 from huggingface_hub import SpaceCard
 from transformers import pipeline
 
@@ -18,6 +19,7 @@ from lanco_hf.cli import main
 gradio = pytest.importorskip("gradio")
 
 SENTENCE = "Jonah rose up to flee unto Tarshish."
+GIT_REQUIREMENT = "lanco-hf[demo] @ git+https://example.org/lab/lanco-hf.git@v0.1.0"
 RUN_SPACE = """
 import json, runpy, sys
 from huggingface_hub import snapshot_download
@@ -47,13 +49,13 @@ def run_space_app(space: str, env: dict, tmp_path) -> dict:
     return json.loads(run([str(script), space, str(tmp_path / "space"), SENTENCE], env, tmp_path).splitlines()[-1])
 
 
-def check_space_card(files: dict[str, bytes], title: str, models) -> None:
+def check_space_card(files: dict[str, bytes], title: str, models, requirement: str) -> None:
     card = SpaceCard(files["README.md"].decode())
     assert card.data.sdk == "gradio" and card.data.sdk_version == gradio.__version__
     assert card.data.app_file == "app.py" and "app.py" in files
     assert card.data.title == title and card.data.emoji and card.data.colorFrom and card.data.colorTo
     assert card.data.models == models and "translation" in card.data.tags
-    assert files["requirements.txt"].decode().split() == [f"lanco-hf[demo]=={__version__}"]
+    assert files["requirements.txt"].decode() == requirement + "\n"
 
 
 @pytest.mark.slow
@@ -67,7 +69,7 @@ def test_push_space_with_the_model_inside_serves_the_pipelines_translation(tiny_
         files = hub.spaces["tester/tiny-demo"].files
         assert {"model/model.safetensors", "model/config.json", "model/tokenizer.json", "model/README.md"} <= set(files)
         assert not any("checkpoint-" in name for name in files)
-        check_space_card(files, "tiny-demo", None)
+        check_space_card(files, "tiny-demo", None, f"lanco-hf[demo]=={__version__}")
         served = run_space_app("tester/tiny-demo", env, tmp_path)
     assert served == {"task": "translation", "page": "Blocks", "translation": expected}
 
@@ -79,12 +81,12 @@ def test_push_model_repo_and_space_the_space_runs_the_repo(tiny_translation_run,
     with FakeHub() as hub:
         env = hub_env(hub, tmp_path)
         command = ["-m", "lanco_hf.cli", "push", str(run_dir), "tester/tiny-es", "--space", "tester/tiny-es-demo"]
-        run(command, env, tmp_path)
+        run([*command, "--space-requirement", GIT_REQUIREMENT], env, tmp_path)
         assert "model.safetensors" in hub.repos["tester/tiny-es"].files
         files = hub.spaces["tester/tiny-es-demo"].files
         assert not any(name.startswith("model/") for name in files)  # the app downloads the model repo
         assert "MODEL = 'tester/tiny-es'" in files["app.py"].decode()
-        check_space_card(files, "tiny-es-demo", ["tester/tiny-es"])
+        check_space_card(files, "tiny-es-demo", ["tester/tiny-es"], GIT_REQUIREMENT)
         served = run_space_app("tester/tiny-es-demo", env, tmp_path)
     assert served["translation"] == expected
 
@@ -98,3 +100,7 @@ def test_push_needs_a_repo_or_a_space_and_a_space_needs_a_task(tmp_path, capsys)
     with pytest.raises(SystemExit):
         main(["push", str(tmp_path), "--space", "tester/demo"])  # no card, so no pipeline_tag: nothing uploaded
     assert "task: the model card of" in capsys.readouterr().err
+    write_card(tmp_path, "translation")
+    with pytest.raises(SystemExit):
+        main(["push", str(tmp_path), "--space", "tester/demo", "--space-requirement", "gradio"])
+    assert "space_requirement='gradio' does not install lanco-hf" in capsys.readouterr().err

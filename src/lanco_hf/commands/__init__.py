@@ -3,7 +3,7 @@ dataclass parsed by :class:`~lanco_hf.commands.parser.CommandParser` (transforme
 flags); the library modules below (``training``, ``evaluation``, ``hub``) parse no arguments.
 
 - ``lanco-hf train CONFIG.yaml [key=value ...] [--resume] [--push-to-hub REPO_ID]``
-- ``lanco-hf push RUN_DIR REPO_ID [--private]``
+- ``lanco-hf push RUN_DIR [REPO_ID] [--space SPACE_ID] [--private]``
 - ``lanco-hf evaluate {openness,retrieval,totoro} [options]``
 - ``lanco-hf demo RUN_DIR_OR_REPO [--port PORT] [--share]``
 

@@ -19,6 +19,13 @@ class PushCommandArguments:
         default=None,
         metadata={"help": "Also publish the run's live demo as this Gradio Space (USER/NAME; needs lanco-hf[demo])."},
     )
+    space_requirement: str | None = field(
+        default=None,
+        metadata={
+            "help": "The Space's requirements.txt line that installs lanco-hf (default: lanco-hf[demo]==VERSION from "
+            "PyPI; e.g. a git+https:// URL of your copy)."
+        },
+    )
     private: bool = field(default=False, metadata={"help": "Create the repo (and the Space) private."})
     allow_incomplete: bool = field(
         default=False, metadata={"help": "Upload a run folder that lacks the completion marker of a finished run."}
@@ -44,11 +51,10 @@ def push(args: argparse.Namespace) -> None:
     (options,) = dataclasses_from(args, (PushCommandArguments,))
     if args.repo_id is None and options.space is None:
         raise ValueError("repo_id: give the model repo (USER/NAME), --space SPACE_ID for a demo Space, or both")
-    if options.space is not None:  # what the Space needs is checked before anything is uploaded
-        from ..demo.apps import import_gradio, task_of
+    if options.space is not None:  # what the Space needs (gradio, the task's app, lanco-hf) before any upload
+        from ..hub.space import space_files
 
-        import_gradio()
-        task_of(Path(args.run_dir))
+        space_files(Path(args.run_dir), options.space, args.repo_id, options.space_requirement)
     if args.repo_id is not None:
         print(push_run(args.run_dir, args.repo_id, private=options.private, allow_incomplete=options.allow_incomplete))
     if options.space is not None:
@@ -59,6 +65,7 @@ def push(args: argparse.Namespace) -> None:
                 args.run_dir,
                 options.space,
                 model_repo=args.repo_id,
+                requirement=options.space_requirement,
                 private=options.private,
                 allow_incomplete=options.allow_incomplete,
             )

@@ -68,13 +68,24 @@ def space_card(space_id: str, task: str, model_repo: str | None = None) -> Space
     return SpaceCard(f"---\n{data.to_yaml()}\n---\n\n{body}")
 
 
-def space_files(run_dir: str | Path, space_id: str, model_repo: str | None = None) -> dict[str, bytes]:
-    """``app.py``, ``requirements.txt`` and ``README.md`` of the Space that demonstrates ``run_dir``."""
+def default_requirement() -> str:
+    """What the Space's ``requirements.txt`` installs by default: this version of lanco-hf with the demo extra."""
+    return f"lanco-hf[demo]=={__version__}"
+
+
+def space_files(
+    run_dir: str | Path, space_id: str, model_repo: str | None = None, requirement: str | None = None
+) -> dict[str, bytes]:
+    """``app.py``, ``requirements.txt`` (``requirement``, default ``default_requirement()``) and ``README.md`` of the
+    Space that demonstrates ``run_dir``."""
     task = task_of(Path(run_dir))
     title = model_repo or space_id.split("/")[-1]
+    requirement = requirement or default_requirement()
+    if "lanco-hf" not in requirement.replace("lanco_hf", "lanco-hf"):
+        raise ValueError(f"space_requirement={requirement!r} does not install lanco-hf, which app.py imports")
     return {
         "app.py": space_app(task, title, model_repo).encode("utf-8"),
-        "requirements.txt": f"lanco-hf[demo]=={__version__}\n".encode(),
+        "requirements.txt": f"{requirement}\n".encode(),
         "README.md": str(space_card(space_id, task, model_repo)).encode("utf-8"),
     }
 
@@ -84,22 +95,22 @@ def push_space(
     space_id: str,
     *,
     model_repo: str | None = None,
+    requirement: str | None = None,
     private: bool = False,
     token: str | None = None,
     endpoint: str | None = None,
     allow_incomplete: bool = False,
     commit_message: str = "Demo of a model trained with lanco-hf",
 ) -> str:
-    """Create the Gradio Space ``space_id`` if needed and upload its app, requirements and card, plus the run's
-    model files under ``model/`` unless the app loads ``model_repo``; one commit, returns its URL."""
+    """Create the Gradio Space ``space_id`` if needed and upload its app, requirements (``requirement``: how the
+    Space installs lanco-hf, e.g. a ``git+https://...`` URL; default ``default_requirement()``) and card, plus the
+    run's model files under ``model/`` unless the app loads ``model_repo``; one commit, returns its URL."""
     run_dir = Path(run_dir)
     check_run_folder(run_dir, allow_incomplete)
+    files = space_files(run_dir, space_id, model_repo, requirement)
     api = HfApi(token=token, endpoint=endpoint)
     space_id = api.create_repo(space_id, repo_type="space", space_sdk="gradio", private=private, exist_ok=True).repo_id
-    operations = [
-        CommitOperationAdd(path_in_repo=name, path_or_fileobj=content)
-        for name, content in space_files(run_dir, space_id, model_repo).items()
-    ]
+    operations = [CommitOperationAdd(path_in_repo=name, path_or_fileobj=content) for name, content in files.items()]
     if model_repo is None:
         operations += model_operations(run_dir, space_id, prefix=f"{SPACE_MODEL_FOLDER}/")
     return api.create_commit(space_id, operations, repo_type="space", commit_message=commit_message).commit_url
