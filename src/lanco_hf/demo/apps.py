@@ -118,18 +118,22 @@ class TranslationDemo(Demo):
         self.cross_topk = topk_for("cross") if topk_for is not None else None
 
     @torch.no_grad()
+    def _generate(self, text: str) -> tuple[dict, torch.Tensor, str]:
+        if not isinstance(text, str) or not text.strip():
+            raise ValueError("text: enter a sentence to translate")
+        inputs = self.tokenizer(text, return_tensors="pt")
+        output_ids = self.model.generate(**inputs)
+        return inputs, output_ids, self.tokenizer.batch_decode(output_ids, skip_special_tokens=True)[0].strip()
+
     def translate(self, text: str) -> str:
-        return self.translate_with_attention(text)[0]
+        """The translation of ``text``, as ``pipeline("translation")`` gives it."""
+        return self._generate(text)[2]
 
     @torch.no_grad()
     def translate_with_attention(self, text: str) -> tuple[str, np.ndarray, list[str], list[str]]:
         """The translation, the cross-attention probabilities (layers, heads, output tokens, source tokens) of the
         generated tokens (a forward pass with them as decoder input), and the source and output token strings."""
-        if not isinstance(text, str) or not text.strip():
-            raise ValueError("text: enter a sentence to translate")
-        inputs = self.tokenizer(text, return_tensors="pt")
-        output_ids = self.model.generate(**inputs)
-        translation = self.tokenizer.batch_decode(output_ids, skip_special_tokens=True)[0].strip()
+        inputs, output_ids, translation = self._generate(text)
         outputs = self.model(**inputs, decoder_input_ids=output_ids[:, :-1], output_attentions=True)
         weights = torch.stack([layer[0] for layer in outputs.cross_attentions]).float().numpy()
         return translation, weights, self.token_strings(inputs["input_ids"][0]), self.token_strings(output_ids[0, 1:])
