@@ -1,6 +1,10 @@
-"""A loopback server speaking the parts of the Hugging Face Hub HTTP protocol that ``huggingface_hub`` uses to create a
-repo, upload files (regular, non-LFS commits) and download them (the endpoints huggingface_hub's HfApi calls). In
-memory, stdlib only, for the offline tests: the real ``huggingface_hub`` client talks to it through ``HF_ENDPOINT``."""
+"""A loopback server speaking the parts of the Hugging Face Hub HTTP protocol that ``huggingface_hub`` uses to
+create a repo, upload files (regular, non-LFS commits) and download them (the endpoints huggingface_hub's HfApi
+calls). In memory, stdlib only, for the offline tests: the real ``huggingface_hub`` client talks to it through
+``HF_ENDPOINT``.
+
+Model repos are in ``hub.repos``, Spaces (``repo_type="space"``, with the ``sdk`` they were created with) in
+``hub.spaces``, dataset repos in ``hub.datasets``, each keyed by repo id."""
 
 from __future__ import annotations
 
@@ -13,7 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class Repo:
-    def __init__(self):
+    def __init__(self, sdk: str | None = None):
+        self.sdk = sdk  # a Space's SDK (gradio, docker, static)
         self.files: dict[str, bytes] = {}
         self.sha = hashlib.sha1(b"empty").hexdigest()
 
@@ -28,12 +33,19 @@ class Repo:
         return self.sha
 
 
+KIND = r"(?P<kind>models|spaces|datasets)"
+REPO = r"(?P<repo>[^/]+/[^/]+)"
+REVISION = r"(?P<rev>[^/]+)"
+
+
 class FakeHub:
     """``with FakeHub() as hub:`` serves on ``hub.endpoint`` (``http://127.0.0.1:<port>``)."""
 
     def __init__(self, user: str = "tester"):
         self.user = user
         self.repos: dict[str, Repo] = {}
+        self.spaces: dict[str, Repo] = {}
+        self.datasets: dict[str, Repo] = {}
         hub = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -71,11 +83,11 @@ class FakeHub:
             ("GET", r"/api/whoami-v2", self.whoami),
             ("POST", r"/api/repos/create", self.create_repo),
             ("POST", r"/api/validate-yaml", lambda r, b: self.json(r, {})),
-            ("POST", r"/api/models/(?P<repo>[^/]+/[^/]+)/preupload/(?P<rev>[^/]+)", self.preupload),
-            ("POST", r"/api/models/(?P<repo>[^/]+/[^/]+)/commit/(?P<rev>[^/]+)", self.commit),
-            ("GET", r"/api/models/(?P<repo>[^/]+/[^/]+)/tree/(?P<rev>[^/]+)(?:/(?P<sub>.*))?", self.tree),
-            ("GET", r"/api/models/(?P<repo>[^/]+/[^/]+)(?:/revision/(?P<rev>[^/]+))?", self.model_info),
-            ("GET|HEAD", r"/(?P<repo>[^/]+/[^/]+)/resolve/(?P<rev>[^/]+)/(?P<file>.+)", self.resolve),
+            ("POST", rf"/api/{KIND}/{REPO}/preupload/(?P<rev>[^/]+)", self.preupload),
+            ("POST", rf"/api/{KIND}/{REPO}/commit/(?P<rev>[^/]+)", self.commit),
+            ("GET", rf"/api/{KIND}/{REPO}/tree/(?P<rev>[^/]+)(?:/(?P<sub>.*))?", self.tree),
+            ("GET", rf"/api/{KIND}/{REPO}(?:/revision/(?P<rev>[^/]+))?", self.model_info),
+            ("GET|HEAD", rf"/(?:(?P<prefix>spaces|datasets)/)?{REPO}/resolve/{REVISION}/(?P<file>.+)", self.resolve),
         ]
         for methods, pattern, action in routes:
             match = re.fullmatch(pattern, path)
@@ -97,6 +109,14 @@ class FakeHub:
         request.end_headers()
         request.wfile.write(data)
 
+    def repos_of(self, request) -> dict[str, Repo]:
+        """The model repos, Spaces or dataset repos, by the request's URL (``/api/spaces/...``,
+        ``/spaces/.../resolve/...``)."""
+        kind = request.match.get("kind") or {"spaces": "spaces", "datasets": "datasets"}.get(
+            request.match.get("prefix"), "models"
+        )
+        return {"models": self.repos, "spaces": self.spaces, "datasets": self.datasets}[kind]
+
     def missing(self, request, code: str) -> None:
         self.json(request, {"error": code}, status=404, headers={"X-Error-Code": code})
 
@@ -106,10 +126,13 @@ class FakeHub:
     def create_repo(self, request, body):
         payload = json.loads(body)
         repo_id = f"{payload.get('organization') or self.user}/{payload['name']}"
-        if repo_id in self.repos:
-            return self.json(request, {"error": "exists", "url": f"{self.endpoint}/{repo_id}"}, status=409)
-        self.repos[repo_id] = Repo()
-        self.json(request, {"url": f"{self.endpoint}/{repo_id}", "name": repo_id})
+        kind = payload.get("type") or "model"
+        repos = {"model": self.repos, "space": self.spaces, "dataset": self.datasets}[kind]
+        url = f"{self.endpoint}/{repo_id}" if kind == "model" else f"{self.endpoint}/{kind}s/{repo_id}"
+        if repo_id in repos:
+            return self.json(request, {"error": "exists", "url": url}, status=409)
+        repos[repo_id] = Repo(sdk=payload.get("sdk"))
+        self.json(request, {"url": url, "name": repo_id})
 
     def preupload(self, request, body):
         files = json.loads(body)["files"]
@@ -118,7 +141,7 @@ class FakeHub:
         )
 
     def commit(self, request, body):
-        repo = self.repos.get(request.match["repo"])
+        repo = self.repos_of(request).get(request.match["repo"])
         if repo is None:
             return self.missing(request, "RepoNotFound")
         added, deleted = {}, []
@@ -129,11 +152,13 @@ class FakeHub:
             elif item["key"] in ("deletedFile", "deletedFolder"):
                 deleted.append(item["value"]["path"])
         sha = repo.commit(added, deleted)
-        self.json(request, {"commitUrl": f"{self.endpoint}/{request.match['repo']}/commit/{sha}", "commitOid": sha})
+        prefix = "" if request.match["kind"] == "models" else f"{request.match['kind']}/"
+        url = f"{self.endpoint}/{prefix}{request.match['repo']}/commit/{sha}"
+        self.json(request, {"commitUrl": url, "commitOid": sha})
 
     def model_info(self, request, body):
         repo_id = request.match["repo"]
-        repo = self.repos.get(repo_id)
+        repo = self.repos_of(request).get(repo_id)
         if repo is None:
             return self.missing(request, "RepoNotFound")
         siblings = [{"rfilename": path, "size": len(data)} for path, data in sorted(repo.files.items())]
@@ -152,7 +177,7 @@ class FakeHub:
         )
 
     def tree(self, request, body):
-        repo = self.repos.get(request.match["repo"])
+        repo = self.repos_of(request).get(request.match["repo"])
         if repo is None:
             return self.missing(request, "RepoNotFound")
         prefix = request.match.get("sub", "").strip("/")
@@ -164,7 +189,7 @@ class FakeHub:
         self.json(request, entries)
 
     def resolve(self, request, body):
-        repo = self.repos.get(request.match["repo"])
+        repo = self.repos_of(request).get(request.match["repo"])
         if repo is None:
             return self.missing(request, "RepoNotFound")
         data = repo.files.get(request.match["file"])

@@ -129,3 +129,54 @@ def golden_results_keys(case: str) -> list[str]:
     """The top-level keys, in order, of the golden run folder ``tests/fixtures/cards/<case>/results.json``: what the
     task's runner wrote when the fixtures were made (a run must keep writing them)."""
     return list(json.loads((GOLDEN_CARDS / case / "results.json").read_text()))
+
+
+def write_card(folder, pipeline_tag: str) -> None:
+    """A model card in ``folder`` whose metadata names ``pipeline_tag`` (what picks a Hub widget and a demo app)."""
+    from huggingface_hub import ModelCard, ModelCardData
+
+    card = ModelCard(f"---\n{ModelCardData(pipeline_tag=pipeline_tag).to_yaml()}\n---\n\n# tiny model\n")
+    card.save(Path(folder) / "README.md")
+
+
+def save_tiny_label_graph_classifier(folder, labels: list[str], words: list[str]) -> None:
+    """An untrained label-graph multi-label classifier (a random, non-identity G) and a word-level tokenizer over
+    ``words``, saved to ``folder`` with a text-classification card."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    from lanco_hf import LabelGraphConfig, LabelGraphForSequenceClassification
+
+    vocab = {"[PAD]": 0, "[UNK]": 1, **{word: i + 2 for i, word in enumerate(words)}}
+    backend = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    backend.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=backend, pad_token="[PAD]", unk_token="[UNK]")
+    encoder = dict(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1, num_attention_heads=2)
+    config = LabelGraphConfig(
+        id2label=dict(enumerate(labels)), encoder_config={**encoder, "intermediate_size": 32}, soft_training=True
+    )
+    model = LabelGraphForSequenceClassification(config).eval()
+    generator = torch.Generator().manual_seed(0)
+    model.set_label_graph(torch.eye(len(labels)) + 0.3 * torch.rand(len(labels), len(labels), generator=generator))
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    write_card(folder, "text-classification")
+
+
+def save_tiny_clip(folder, labels: list[str]) -> None:
+    """An untrained transformers CLIPModel (16-pixel images) with a BPE tokenizer over ``labels``, saved to
+    ``folder`` with a zero-shot-image-classification card."""
+    from transformers import CLIPConfig, CLIPImageProcessorPil, CLIPModel, CLIPProcessor
+
+    from lanco_hf.data.clip_tokenizer import train_clip_tokenizer
+
+    tokenizer = train_clip_tokenizer([f"a photo of {label}." for label in labels] * 5, 300, model_max_length=16)
+    text = dict(vocab_size=len(tokenizer), max_position_embeddings=16, pad_token_id=0, bos_token_id=2, eos_token_id=3)
+    vision = dict(image_size=16, patch_size=8)
+    shared = dict(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2)
+    config = CLIPConfig(projection_dim=8, text_config={**text, **shared}, vision_config={**vision, **shared})
+    torch.manual_seed(0)
+    CLIPModel(config).save_pretrained(folder)
+    image_processor = CLIPImageProcessorPil(size={"shortest_edge": 16}, crop_size={"height": 16, "width": 16})
+    CLIPProcessor(image_processor=image_processor, tokenizer=tokenizer).save_pretrained(folder)
+    write_card(folder, "zero-shot-image-classification")

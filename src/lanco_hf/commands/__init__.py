@@ -4,8 +4,9 @@ flags); the library modules below (``training``, ``evaluation``, ``hub``) parse 
 
 - ``lanco-hf train CONFIG [key=value ...] [--resume] [--push-to-hub REPO_ID]`` (CONFIG: a YAML file or a built-in name)
 - ``lanco-hf configs``
-- ``lanco-hf push RUN_DIR REPO_ID [--private]``
+- ``lanco-hf push RUN_DIR [REPO_ID] [--space SPACE_ID] [--private]``
 - ``lanco-hf evaluate {openness,retrieval,totoro} [options]``
+- ``lanco-hf demo RUN_DIR_OR_REPO [--port PORT] [--share]``
 
 ``lanco-hf COMMAND --help`` (and ``lanco-hf evaluate NAME --help``) lists each command's options.
 
@@ -19,7 +20,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 
-from . import configs, evaluate, push, train
+from . import configs, demo, evaluate, push, train
 from .parser import CommandParser, dataclasses_from
 
 USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError, FloatingPointError)
@@ -51,6 +52,7 @@ def build_parser() -> CommandParser:
     configs.register(commands)
     push.register(commands)
     evaluate.register(commands)
+    demo.register(commands)
     return parser
 
 

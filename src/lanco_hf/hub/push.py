@@ -96,9 +96,18 @@ def push_run(
 ) -> str:
     """Create ``repo_id`` if needed and upload the ``files_to_upload`` of ``run_dir`` and its card in one commit;
     returns the commit URL. Refuses a folder without the completion marker unless ``allow_incomplete``."""
+    run_dir = Path(run_dir)
+    check_run_folder(run_dir, allow_incomplete)
+    api = HfApi(token=token, endpoint=endpoint)
+    repo_id = api.create_repo(repo_id, private=private, exist_ok=True).repo_id
+    return api.create_commit(repo_id, model_operations(run_dir, repo_id), commit_message=commit_message).commit_url
+
+
+def check_run_folder(run_dir: Path, allow_incomplete: bool = False) -> None:
+    """Refuse a folder that is no saved model (config.json and safetensors weights), or no finished run unless
+    ``allow_incomplete``."""
     from ..training.run_folder import RUN_COMPLETE_NAME, is_run_complete
 
-    run_dir = Path(run_dir)
     files = files_to_upload(run_dir)
     if "config.json" not in files or not any(name.endswith(".safetensors") for name in files):
         raise ValueError(f"{run_dir} is not a saved model folder: it needs config.json and *.safetensors weights")
@@ -108,10 +117,16 @@ def push_run(
             "interrupted or is still running; finish it with `lanco-hf train ... --resume`, or pass "
             "--allow-incomplete to upload it as it is"
         )
-    api = HfApi(token=token, endpoint=endpoint)
-    repo_id = api.create_repo(repo_id, private=private, exist_ok=True).repo_id
-    operations = [CommitOperationAdd(path_in_repo=name, path_or_fileobj=str(run_dir / name)) for name in files]
+
+
+def model_operations(run_dir: Path, repo_id: str, prefix: str = "") -> list[CommitOperationAdd]:
+    """The commit operations that upload the ``files_to_upload`` of ``run_dir`` and its card rendered under
+    ``repo_id``, each under the folder ``prefix`` of the repo (``""``: its top)."""
+    operations = [
+        CommitOperationAdd(path_in_repo=prefix + name, path_or_fileobj=str(run_dir / name))
+        for name in files_to_upload(run_dir)
+    ]
     card = render_card(run_dir, repo_id)
     if card is not None:
-        operations.append(CommitOperationAdd(path_in_repo="README.md", path_or_fileobj=card.encode("utf-8")))
-    return api.create_commit(repo_id, operations, commit_message=commit_message).commit_url
+        operations.append(CommitOperationAdd(path_in_repo=prefix + "README.md", path_or_fileobj=card.encode("utf-8")))
+    return operations
