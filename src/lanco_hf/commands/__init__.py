@@ -4,6 +4,7 @@ flags); the library modules below (``training``, ``evaluation``, ``hub``) parse 
 
 - ``lanco-hf train CONFIG.yaml [key=value ...] [--resume] [--push-to-hub REPO_ID]``
 - ``lanco-hf push RUN_DIR REPO_ID [--private]``
+- ``lanco-hf push-dataset NAME REPO_ID [--private]``
 - ``lanco-hf evaluate {openness,retrieval,totoro} [options]``
 
 ``lanco-hf COMMAND --help`` (and ``lanco-hf evaluate NAME --help``) lists each command's options.
@@ -18,7 +19,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 
-from . import evaluate, push, train
+from . import evaluate, push, push_dataset, train
 from .parser import CommandParser, dataclasses_from
 
 USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError, FloatingPointError)
@@ -48,6 +49,7 @@ def build_parser() -> CommandParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=CommandParser)
     train.register(commands)
     push.register(commands)
+    push_dataset.register(commands)
     evaluate.register(commands)
     return parser
 

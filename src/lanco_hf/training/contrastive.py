@@ -16,7 +16,6 @@ from transformers import (
     AutoModel,
     CLIPImageProcessorPil,
     CLIPProcessor,
-    Trainer,
     TrainingArguments,
     set_seed,
 )
@@ -29,6 +28,7 @@ from ..hub.methods import CLIP_OPENNESS
 from ..hub.model_card import CardContent, CardSpec
 from .arguments import ModelArguments
 from .callbacks import TimeBudgetCallback
+from .hub_push import LancoTrainer
 from .run import batch_size, finish_run, optimizer_summary, run_summary, schedule_summary
 from .safe_training import train_safely
 from .tasks import register_task
@@ -221,7 +221,7 @@ def run_contrastive_image_text(
         processor, data_args.image_column, data_args.caption_column, data_args.augment, training_args.seed
     )
     callbacks = [TimeBudgetCallback(data_args.max_train_minutes)] if data_args.max_train_minutes else []
-    trainer = Trainer(
+    trainer = LancoTrainer(
         model=model,
         args=training_args,
         train_dataset=dataset["train"],
@@ -270,7 +270,7 @@ def run_contrastive_image_text(
             "dataset_description": _describe(dataset, data_args),
             "training_summary": _training_summary(training_args, data_args, results),
         }
-    return finish_run(results, output_dir, started, card=card, report=_report(results, output_dir))
+    return finish_run(results, output_dir, started, card=card, report=_report(results, output_dir), trainer=trainer)
 
 
 def _describe(dataset, data_args: ContrastiveDataArguments) -> str:

@@ -17,7 +17,6 @@ from PIL import Image
 from transformers import (
     AutoConfig,
     AutoModelForImageClassification,
-    Trainer,
     TrainingArguments,
     ViTImageProcessorPil,
     pipeline,
@@ -28,6 +27,7 @@ from ..data.fashion_mnist import CLASS_NAMES, load_fashion_mnist, load_mnist_5k,
 from ..hub.methods import methods_of_loss
 from ..hub.model_card import CardContent, CardSpec
 from .arguments import ImageClassificationDataArguments, LossArguments, ModelArguments
+from .hub_push import LancoTrainer
 from .loss_functions import build_run_loss
 from .run import batch_size, epochs_summary, finish_run, optimizer_summary, run_summary, schedule_summary
 from .safe_training import train_safely
@@ -166,7 +166,7 @@ def run_image_classification(
     model = build_model(model_args)
     processor = build_image_processor(model.config.num_channels)
     train_set = GreyImageDataset(train_images, train_labels, processor)
-    trainer = Trainer(
+    trainer = LancoTrainer(
         model=model,
         args=training_args,
         train_dataset=train_set,
@@ -221,7 +221,7 @@ def run_image_classification(
         "dataset_description": _describe(data_args, len(train_labels), len(test_labels)),
         "training_summary": _training_summary(training_args, results),
     }
-    return finish_run(results, output_dir, started, card=card, report=_report(results, output_dir))
+    return finish_run(results, output_dir, started, card=card, report=_report(results, output_dir), trainer=trainer)
 
 
 def _reload_checks(

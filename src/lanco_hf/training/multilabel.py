@@ -19,7 +19,6 @@ from transformers import (
     AutoModelForSequenceClassification,
     AutoTokenizer,
     DataCollatorWithPadding,
-    Trainer,
     TrainingArguments,
     pipeline,
     set_seed,
@@ -35,6 +34,7 @@ from ..hub.model_card import CardContent, CardSpec
 from ..modeling import LabelGraphForSequenceClassification, cooccurrence_graph
 from ..modeling.modeling_label_graph import COOCCURRENCE_NORMALIZATIONS
 from .arguments import ModelArguments
+from .hub_push import LancoTrainer
 from .run import batch_size, epochs_summary, finish_run, optimizer_summary, run_summary, schedule_summary
 from .safe_training import train_safely
 from .tasks import register_task
@@ -336,6 +336,7 @@ MULTILABEL_CARD = CardSpec(
     metrics=("f1",),
     metric_labels=METRIC_NAMES,
     content=text_classification_card,
+    model_types=("label_graph",),
 )
 
 
@@ -378,7 +379,7 @@ def run_multilabel_classification(
     optimizer = (
         build_optimizer(model, training_args, data_args.head_learning_rate) if data_args.head_learning_rate else None
     )
-    trainer = Trainer(
+    trainer = LancoTrainer(
         model=model,
         args=training_args,
         train_dataset=splits["train"],
@@ -445,7 +446,7 @@ def run_multilabel_classification(
         "examples": examples,
         "training_summary": _training_summary(training_args, data_args, results),
     }
-    return finish_run(results, output_dir, started, card=card, report=_report(results, output_dir))
+    return finish_run(results, output_dir, started, card=card, report=_report(results, output_dir), trainer=trainer)
 
 
 def _reload_checks(output_dir: Path, texts: list[str], logits: np.ndarray, max_length: int) -> dict:

@@ -298,7 +298,7 @@ def run_retrieval(
         "example_captions": list(dataset["test"]["caption"][:3]),
         "training_summary": _training_summary(training_args, data_args, iais_args, results),
     }
-    return finish_run(results, output_dir, started, card=card, report=_report(results, output_dir))
+    return finish_run(results, output_dir, started, card=card, report=_report(results, output_dir), trainer=trainer)
 
 
 def _reload_reproduces_scores(

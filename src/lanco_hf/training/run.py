@@ -12,13 +12,21 @@ import torch
 
 
 def finish_run(
-    results: dict, output_dir: str | Path, started: float, *, card: dict | None, report: Iterable[str] = ()
+    results: dict,
+    output_dir: str | Path,
+    started: float,
+    *,
+    card: dict | None,
+    report: Iterable[str] = (),
+    trainer=None,
 ) -> dict:
     """Finish a run on the main process: store ``card`` (the card's run-specific fields: dataset name and
     description, training summary, examples, ...) under ``results["card"]`` and the wall time since ``started``
     (``time.monotonic()``) under ``results["wall_time_s"]``, write ``output_dir/results.json``, render the model card
     to ``output_dir/README.md`` (when ``card`` is given), mark the folder as a finished run
-    (``lanco_hf.training.run_folder``), print the ``report`` lines and the wall time, and return ``results``."""
+    (``lanco_hf.training.run_folder``), push it when the run's ``trainer`` was made with ``push_to_hub=True`` (its
+    ``push_to_hub()``: the files and card of ``lanco-hf push``), print the ``report`` lines and the wall time, and
+    return ``results``."""
     from ..hub.model_card import card_from_run
     from .run_folder import mark_run_complete
 
@@ -30,6 +38,8 @@ def finish_run(
     if card is not None:
         card_from_run(output_dir).save(output_dir / "README.md")
     mark_run_complete(output_dir)  # the last write: the folder holds a finished run
+    if trainer is not None and trainer.args.push_to_hub:
+        print(f"Pushed to the Hub: {trainer.push_to_hub()}")
     for line in report:
         print(line)
     print(f"Total wall time {results['wall_time_s'] / 60:.1f} min")

@@ -26,6 +26,7 @@ from ..hub.model_card import CardContent, CardSpec
 from .arguments import LossArguments, ModelArguments, TranslationDataArguments
 from .callbacks import LearningCurveCallback, TimeBudgetCallback
 from .checkpoints import average_last_checkpoints
+from .hub_push import HubPushMixin
 from .loss_functions import build_run_loss
 from .run import batch_size, finish_run, optimizer_summary, run_summary, schedule_summary
 from .safe_training import train_safely
@@ -33,8 +34,9 @@ from .sampling import ResumableLengthGroupingMixin
 from .tasks import register_task
 
 
-class TranslationTrainer(ResumableLengthGroupingMixin, Seq2SeqTrainer):
-    """``Seq2SeqTrainer`` whose length-grouped batches a resumed run reproduces in every epoch."""
+class TranslationTrainer(HubPushMixin, ResumableLengthGroupingMixin, Seq2SeqTrainer):
+    """``Seq2SeqTrainer`` whose length-grouped batches a resumed run reproduces in every epoch and whose pushes
+    upload what ``lanco-hf push`` uploads."""
 
 
 def load_translation_data(data_args: TranslationDataArguments):
@@ -141,6 +143,7 @@ TRANSLATION_CARD = CardSpec(
     metric_labels={"bleu": "BLEU", "chrf": "chrF"},
     metric_value=lambda value: round(value, 2),
     content=translation_card,
+    model_types=("lanco_seq2seq", "explicit_sparse", "muse", "cross_view"),
 )
 
 
@@ -259,6 +262,7 @@ def run_translation(
         started,
         card=card,
         report=_report(results, examples, again, type(reloaded).__name__, output_dir),
+        trainer=trainer,
     )
 
 
