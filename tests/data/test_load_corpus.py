@@ -112,3 +112,15 @@ def load_dataset_from_disk(path):
     from datasets import load_from_disk
 
     return load_from_disk(str(path))
+
+
+def test_the_translation_task_reads_the_corpus_columns(verse_cache):
+    from lanco_hf.data.bible import bible_translation_dataset
+    from lanco_hf.training.arguments import TranslationDataArguments
+    from lanco_hf.training.translation import load_translation_data
+
+    data = load_translation_data(TranslationDataArguments(dataset="bible_en_es"))
+    flat = bible_translation_dataset()
+    for split in flat:
+        assert data[split].to_list() == flat[split].to_list()
+    assert data["train"].info.description == flat["train"].info.description  # the card's corpus hash

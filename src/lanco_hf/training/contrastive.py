@@ -29,7 +29,14 @@ from ..hub.model_card import CardContent, CardSpec
 from .arguments import ModelArguments
 from .callbacks import TimeBudgetCallback
 from .hub_push import LancoTrainer
-from .run import batch_size, finish_run, optimizer_summary, run_summary, schedule_summary
+from .run import (
+    base_model_of,
+    batch_size,
+    finish_run,
+    optimizer_summary,
+    run_summary,
+    schedule_summary,
+)
 from .safe_training import train_safely
 from .tasks import register_task
 
@@ -178,9 +185,21 @@ def zero_shot_accuracy(
 def clip_card(config, results: dict) -> CardContent:
     """The CLIP card: zero-shot accuracy of the held-out images (``results["zero_shot"]``: ``test_accuracy``,
     ``chance``, ``classes``, ``test_size``, ``templates``) and the openness method."""
+    widget = results["card"].get("widget")  # the Hub's zero-shot widget: an image and its candidate labels
     return CardContent(
         metrics={"accuracy": results["zero_shot"]["test_accuracy"]},
         methods=[CLIP_OPENNESS],
+        card_data={
+            "widget": [
+                {
+                    "src": widget["image"],
+                    "candidate_labels": ", ".join(widget["candidate_labels"]),
+                    "example_title": widget["title"],
+                }
+            ]
+        }
+        if widget
+        else {},
         variables={"num_parameters": f"{results['num_parameters']:,}", "zero_shot": results["zero_shot"]},
     )
 
@@ -267,6 +286,7 @@ def run_contrastive_image_text(
         }
         card = {
             "dataset_name": data_args.dataset,
+            "base_model": base_model_of(model_args.model_name_or_path),
             "dataset_description": _describe(dataset, data_args),
             "training_summary": _training_summary(training_args, data_args, results),
         }

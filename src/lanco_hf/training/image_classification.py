@@ -29,7 +29,16 @@ from ..hub.model_card import CardContent, CardSpec
 from .arguments import ImageClassificationDataArguments, LossArguments, ModelArguments
 from .hub_push import LancoTrainer
 from .loss_functions import build_run_loss
-from .run import batch_size, epochs_summary, finish_run, optimizer_summary, run_summary, schedule_summary
+from .run import (
+    base_model_of,
+    batch_size,
+    epochs_summary,
+    finish_run,
+    optimizer_summary,
+    run_summary,
+    save_widget_image,
+    schedule_summary,
+)
 from .safe_training import train_safely
 from .tasks import register_task
 
@@ -105,10 +114,12 @@ def image_classification_card(config, results: dict) -> CardContent:
     methods = methods_of_loss(loss)
     names = [config.id2label[i] for i in range(len(results["class_counts"]))]
     loss_name = f" trained with the {methods[0].name.lower()}" if methods else ""
+    widget = results["card"].get("widget")  # the Hub's image widget: an example image uploaded with the repo
     return CardContent(
         metrics={"accuracy": test["accuracy"], "mean_class_accuracy": test["mean_class_accuracy"]},
         methods=methods,
         tags=["encouraging-loss"] if methods else [],
+        card_data={"widget": [{"src": widget["image"], "example_title": widget["title"]}]} if widget else {},
         variables={
             "description": f"A {config.model_type} image classifier ({len(names)} classes){loss_name}.",
             "from_scratch": True,
@@ -218,6 +229,11 @@ def run_image_classification(
     }
     card = {
         "dataset_name": data_args.dataset,
+        "base_model": base_model_of(model_args.model_name_or_path),
+        "widget": {
+            "image": save_widget_image(Image.fromarray(test_images[0], mode="L"), output_dir),
+            "title": CLASS_NAMES[int(test_labels[0])],
+        },
         "dataset_description": _describe(data_args, len(train_labels), len(test_labels)),
         "training_summary": _training_summary(training_args, results),
     }

@@ -35,7 +35,7 @@ from ..modeling import LabelGraphForSequenceClassification, cooccurrence_graph
 from ..modeling.modeling_label_graph import COOCCURRENCE_NORMALIZATIONS
 from .arguments import ModelArguments
 from .hub_push import LancoTrainer
-from .run import batch_size, epochs_summary, finish_run, optimizer_summary, run_summary, schedule_summary
+from .run import base_model_of, batch_size, epochs_summary, finish_run, optimizer_summary, run_summary, schedule_summary
 from .safe_training import train_safely
 from .tasks import register_task
 
@@ -442,6 +442,7 @@ def run_multilabel_classification(
     }
     card = {
         "dataset_name": data_args.dataset,
+        "base_model": base_model_of(model_args.model_name_or_path),
         "dataset_description": _describe(dataset, data_args, (len(train), len(validation), len(test))),
         "examples": examples,
         "training_summary": _training_summary(training_args, data_args, results),

@@ -30,7 +30,7 @@ from ..losses.iais import ALIGNMENTS
 from .arguments import ModelArguments
 from .callbacks import TimeBudgetCallback
 from .iais import OFFICIAL_HARD_NEGATIVE_POOL, OFFICIAL_IAIS_SCALE, OFFICIAL_NUM_HARD_NEGATIVES, SCHEDULES, IAISTrainer
-from .run import batch_size, enum_value, finish_run, optimizer_summary, run_summary, schedule_summary
+from .run import base_model_of, batch_size, enum_value, finish_run, optimizer_summary, run_summary, schedule_summary
 from .safe_training import train_safely
 from .tasks import register_task
 
@@ -293,6 +293,7 @@ def run_retrieval(
     }
     card = {
         "dataset_name": data_args.dataset,
+        "base_model": base_model_of(model_args.model_name_or_path),
         "dataset_description": _describe(dataset),
         "isd_alignment": iais_args.isd_alignment,
         "example_captions": list(dataset["test"]["caption"][:3]),

