@@ -35,6 +35,7 @@ from .run import (
     finish_run,
     optimizer_summary,
     run_summary,
+    save_widget_image,
     schedule_summary,
 )
 from .safe_training import train_safely
@@ -284,9 +285,17 @@ def run_contrastive_image_text(
             ),
             "chance": 1 / len(classnames),
         }
+        example = dataset["test"][0]
+        label = example[data_args.label_column]
+        others = [name for name in classnames if name != label]
         card = {
             "dataset_name": data_args.dataset,
             "base_model": base_model_of(model_args.model_name_or_path),
+            "widget": {  # the first test image, its class and the first two others (the same in every run)
+                "image": save_widget_image(example[data_args.image_column], output_dir),
+                "candidate_labels": sorted([label, *others[:2]]),
+                "title": label,
+            },
             "dataset_description": _describe(dataset, data_args),
             "training_summary": _training_summary(training_args, data_args, results),
         }

@@ -314,7 +314,7 @@ def text_classification_card(config, results: dict) -> CardContent:
     return CardContent(
         metrics={metric: value for metric, value in scores.items() if metric in METRIC_NAMES},
         methods=methods_of(config),
-        card_data={"widget": [{"text": example["text"]} for example in examples[:2]]},
+        card_data={"widget": [{"text": text} for text in results["card"]["widget_texts"]]},
         variables={
             "description": f"A multi-label text classifier ({len(names)} labels, {config.model_type}).",
             "variant": describe_variant(config),
@@ -440,11 +440,16 @@ def run_multilabel_classification(
             data_args.max_length,
         ),
     }
+    limit = min(data_args.max_length, model.config.encoder_config.max_position_embeddings)
     card = {
         "dataset_name": data_args.dataset,
         "base_model": base_model_of(model_args.model_name_or_path),
         "dataset_description": _describe(dataset, data_args, (len(train), len(validation), len(test))),
         "examples": examples,
+        # the Hub widget sends its text untruncated: the first test texts the model reads whole
+        "widget_texts": [text for text in test[data_args.text_column] if len(tokenizer(text)["input_ids"]) <= limit][
+            :2
+        ],
         "training_summary": _training_summary(training_args, data_args, results),
     }
     return finish_run(results, output_dir, started, card=card, report=_report(results, output_dir), trainer=trainer)
