@@ -277,9 +277,10 @@ def test_multilabel_widget_runs_through_the_text_classification_pipeline(tmp_pat
             ]
         )
     result = push_and_run_widgets(run_dir, "tester/tags", tmp_path)
-    examples = json.loads((run_dir / "results.json").read_text())["card"]["examples"]
-    assert result["task"] == "text-classification"
-    assert result["widget"] == [{"text": example["text"]} for example in examples[:2]]
+    texts = json.loads((run_dir / "results.json").read_text())["card"]["widget_texts"]
+    assert result["task"] == "text-classification" and len(texts) == 2
+    assert result["widget"] == [{"text": text} for text in texts]
+    assert all("\n" not in text for text in texts)  # a package's one-line description
     local = local_pipeline("text-classification", run_dir)
     assert rounded(result["outputs"]) == rounded([local(example["text"]) for example in result["widget"]])
 

@@ -309,12 +309,13 @@ def text_classification_card(config, results: dict) -> CardContent:
     """The multi-label card: the six metrics of ``multilabel_metrics`` (fractions), the labels with their training
     counts, the variant of the method, examples (``text``, ``gold`` and ``predicted`` label lists)."""
     test, examples = results["test"], results["card"]["examples"]
+    widget_texts = results["card"].get("widget_texts")
     scores = {key: value for key, value in test.items() if key != "size"}
     names = [config.id2label[i] for i in range(len(results["label_counts"]))]
     return CardContent(
         metrics={metric: value for metric, value in scores.items() if metric in METRIC_NAMES},
         methods=methods_of(config),
-        card_data={"widget": [{"text": text} for text in results["card"]["widget_texts"]]},
+        card_data={"widget": [{"text": text} for text in widget_texts]} if widget_texts else {},
         variables={
             "description": f"A multi-label text classifier ({len(names)} labels, {config.model_type}).",
             "variant": describe_variant(config),
@@ -441,15 +442,14 @@ def run_multilabel_classification(
         ),
     }
     limit = min(data_args.max_length, model.config.encoder_config.max_position_embeddings)
+    first_lines = [text.splitlines()[0] for text in test[data_args.text_column] if text.strip()]
     card = {
         "dataset_name": data_args.dataset,
         "base_model": base_model_of(model_args.model_name_or_path),
         "dataset_description": _describe(dataset, data_args, (len(train), len(validation), len(test))),
         "examples": examples,
-        # the Hub widget sends its text untruncated: the first test texts the model reads whole
-        "widget_texts": [text for text in test[data_args.text_column] if len(tokenizer(text)["input_ids"]) <= limit][
-            :2
-        ],
+        # the Hub widget sends its text untruncated: the one-line descriptions of test packages the model reads whole
+        "widget_texts": [line for line in first_lines if len(tokenizer(line)["input_ids"]) <= limit][:2],
         "training_summary": _training_summary(training_args, data_args, results),
     }
     return finish_run(results, output_dir, started, card=card, report=_report(results, output_dir), trainer=trainer)
