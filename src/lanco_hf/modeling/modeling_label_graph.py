@@ -115,7 +115,8 @@ class LabelGraphForSequenceClassification(LabelGraphPreTrainedModel):
         self.encoder.set_input_embeddings(value)
 
     def graph(self) -> torch.Tensor:
-        """The label graph ``G`` in use (m x m; column-stochastic with ``label_graph_parameterization="column_stochastic"``)."""
+        """The label graph ``G`` in use (m x m; column-stochastic with
+        ``label_graph_parameterization="column_stochastic"``)."""
         return self.label_graph.graph()
 
     @torch.no_grad()

@@ -3,8 +3,8 @@
 Every lanco seq2seq architecture is this skeleton with a different config: the layers read
 ``norm_type``, ``normalize_before`` and ``attn_topk`` from it, ``muse_variant`` picks a registered layer variant
 (``layers.layer_classes``: the standard layers, or those ``muse.py`` registers, which also mark their own
-initialisation), and ``cross_view_routing`` which encoder layer each decoder layer's cross-attention reads. Architectures subclass ``LancoModel`` /
-``LancoForConditionalGeneration`` and override only what their paper changes.
+initialisation), and ``cross_view_routing`` which encoder layer each decoder layer's cross-attention reads.
+Architectures subclass ``LancoModel`` / ``LancoForConditionalGeneration`` and override only what their paper changes.
 """
 
 from __future__ import annotations

@@ -147,14 +147,16 @@ class ReNodeGCNForNodeClassification(ReNodeGCNPreTrainedModel):
             train_mask = labels != -100
         if train_mask.shape != (num_nodes,) or train_mask.dtype != torch.bool:
             raise ValueError(
-                f"train_mask must be a boolean tensor of shape ({num_nodes},), got {train_mask.dtype} {tuple(train_mask.shape)}"
+                f"train_mask must be a boolean tensor of shape ({num_nodes},), got {train_mask.dtype} "
+                f"{tuple(train_mask.shape)}"
             )
         if not bool(train_mask.any()):
             raise ValueError("train_mask selects no node; the loss needs at least one labelled node")
         gold = labels[train_mask]
         if bool((gold < 0).any() or (gold >= num_labels).any()):
             raise ValueError(
-                f"labels of the train_mask nodes must lie in [0, {num_labels}) (num_labels); got {gold.min().item()}..{gold.max().item()}"
+                f"labels of the train_mask nodes must lie in [0, {num_labels}) (num_labels); "
+                f"got {gold.min().item()}..{gold.max().item()}"
             )
         weights = None
         if node_weights is not None:
@@ -175,11 +177,13 @@ class ReNodeGCNForNodeClassification(ReNodeGCNPreTrainedModel):
             )
         if edge_index.dim() != 2 or edge_index.shape[0] != 2 or edge_index.is_floating_point():
             raise ValueError(
-                f"edge_index must be an integer tensor of shape (2, num_edges), got {edge_index.dtype} {tuple(edge_index.shape)}"
+                f"edge_index must be an integer tensor of shape (2, num_edges), got {edge_index.dtype} "
+                f"{tuple(edge_index.shape)}"
             )
         if edge_index.numel() and (int(edge_index.min()) < 0 or int(edge_index.max()) >= x.shape[0]):
             raise ValueError(
-                f"edge_index holds node ids {int(edge_index.min())}..{int(edge_index.max())}; allowed: [0, {x.shape[0]}) (num_nodes of x)"
+                f"edge_index holds node ids {int(edge_index.min())}..{int(edge_index.max())}; "
+                f"allowed: [0, {x.shape[0]}) (num_nodes of x)"
             )
 
 

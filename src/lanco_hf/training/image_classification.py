@@ -281,7 +281,8 @@ def _report(results: dict, output_dir: Path) -> list[str]:
         f"mean class accuracy {100 * test['mean_class_accuracy']:.2f} %",
         *(
             [
-                f"OOD vs {ood['dataset']}: AUROC {100 * ood['auroc']:.2f} %, FPR@95%TPR {100 * ood['fpr_at_95_tpr']:.2f} %"
+                f"OOD vs {ood['dataset']}: AUROC {100 * ood['auroc']:.2f} %, "
+                f"FPR@95%TPR {100 * ood['fpr_at_95_tpr']:.2f} %"
             ]
             if ood
             else []

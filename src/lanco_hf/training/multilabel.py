@@ -348,7 +348,8 @@ def run_multilabel_classification(
     training_args: TrainingArguments,
     resume: bool = False,
 ) -> dict:
-    """Train, tune the threshold, evaluate, save and reload; returns the results written to ``output_dir/results.json``."""
+    """Train, tune the threshold, evaluate, save and reload; returns the results written to
+    ``output_dir/results.json``."""
     started = time.monotonic()
     output_dir = Path(training_args.output_dir)
     dataset, names = load_multilabel_data(data_args)

@@ -361,7 +361,8 @@ def _renode_summary(data_args: NodeClassificationDataArguments, results: dict) -
 def _training_summary(args: NodeTrainingArguments, results: dict) -> dict:
     return {
         "optimizer": f"Adam, lr {args.learning_rate}, weight decay {args.weight_decay}",
-        "schedule": f"x{args.lr_decay_rate} per epoch after epoch {args.lr_decay_epoch}, floor {args.min_learning_rate}",
+        "schedule": f"x{args.lr_decay_rate} per epoch after epoch {args.lr_decay_epoch}, "
+        f"floor {args.min_learning_rate}",
         "epochs": f"{results['epochs_run']} of {args.num_train_epochs} (early stopping: patience "
         f"{args.early_stopping_patience} after {args.early_stopping_min_epochs}); best epoch {results['best_epoch']}",
         "per-node loss": results["loss"]["loss_type"],
