@@ -124,3 +124,23 @@ def test_the_translation_task_reads_the_corpus_columns(verse_cache):
     for split in flat:
         assert data[split].to_list() == flat[split].to_list()
     assert data["train"].info.description == flat["train"].info.description  # the card's corpus hash
+
+
+@pytest.mark.slow
+def test_fashion_mnist_corpus_has_image_and_class_label_features():
+    import numpy as np
+    from datasets import ClassLabel, Image
+
+    from lanco_hf.data.fashion_mnist import CLASS_NAMES, load_fashion_mnist
+
+    try:
+        images, labels = load_fashion_mnist("test")
+    except DataNotFoundError:
+        pytest.skip("apt-get install dataset-fashion-mnist")
+    corpus = load_corpus("fashion_mnist")
+    assert {name: len(split) for name, split in corpus.items()} == {"train": 60_000, "test": 10_000}
+    test = corpus["test"]
+    assert test.features["image"] == Image() and test.features["label"] == ClassLabel(names=list(CLASS_NAMES))
+    assert test["label"] == labels.tolist()
+    for index in (0, 1, 9_999):
+        assert (np.asarray(test[index]["image"]) == images[index]).all()
