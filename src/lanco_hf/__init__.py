@@ -1,7 +1,8 @@
 """lanco-hf: nine research methods of the PKU lanco group as Hugging Face citizens.
 
 ``import lanco_hf`` registers every architecture with transformers' Auto classes and the top-k
-attention with transformers' attention interface (``attn_implementation="lanco_topk"``).
+attention with transformers' attention interface (``attn_implementation="lanco_topk"``), and makes a lanco model's
+``push_to_hub()`` upload the lanco model card (``lanco_hf.hub.model_card.card_for_model``).
 """
 
 from .evaluation.retrieval import isd, recall_at_k
@@ -34,8 +35,18 @@ from .modeling import (
     swap_norms,
     topk_attention_forward,
 )
+from .modeling.hub_card import set_model_card_renderer
 
 __version__ = "0.1.0"
+
+
+def _render_model_card(model, repo_id: str) -> str | None:
+    from .hub.model_card import card_for_model
+
+    return card_for_model(model, repo_id)
+
+
+set_model_card_renderer(_render_model_card)
 
 __all__ = [
     "AdaNorm",

@@ -5,6 +5,7 @@ flags); the library modules below (``training``, ``evaluation``, ``hub``) parse 
 - ``lanco-hf train CONFIG [key=value ...] [--resume] [--push-to-hub REPO_ID]`` (CONFIG: a YAML file or a built-in name)
 - ``lanco-hf configs``
 - ``lanco-hf push RUN_DIR [REPO_ID] [--space SPACE_ID] [--private]``
+- ``lanco-hf push-dataset NAME REPO_ID [--private]``
 - ``lanco-hf evaluate {openness,retrieval,totoro} [options]``
 - ``lanco-hf demo RUN_DIR_OR_REPO [--port PORT] [--share]``
 
@@ -20,7 +21,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 
-from . import configs, demo, evaluate, push, train
+from . import configs, demo, evaluate, push, push_dataset, train
 from .parser import CommandParser, dataclasses_from
 
 USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError, FloatingPointError)
@@ -51,6 +52,7 @@ def build_parser() -> CommandParser:
     train.register(commands)
     configs.register(commands)
     push.register(commands)
+    push_dataset.register(commands)
     evaluate.register(commands)
     demo.register(commands)
     return parser

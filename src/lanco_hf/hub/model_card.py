@@ -5,19 +5,31 @@
 metadata with the metrics as ``model-index``, the method's paper, usage, training settings and curves, and the
 citations of every method and loss the run used.
 
-A task's spec is registered with the task (``lanco_hf.training.tasks.register_task``), next to its runner."""
+A task's spec is registered with the task (``lanco_hf.training.tasks.register_task``), next to its runner.
+
+Every push path renders here: ``lanco-hf push`` and a lanco ``Trainer``'s ``push_to_hub`` (``push.push_run``), and a
+lanco model's own ``push_to_hub()`` (:func:`card_for_model`, installed at ``import lanco_hf``). A model saved by a
+finished run gets that run's card; a bare model (no run folder) gets :func:`card_from_config`: metadata, method,
+usage and citation, without results.
+
+Widget metadata follows the Hub's widget forms: ``widget: [{text: ...}]`` for text tasks, ``[{src: URL}]`` for
+images (an image of the run folder, uploaded with the repo, becomes its ``resolve`` URL) and
+``[{src, candidate_labels}]`` for zero-shot image classification; ``base_model`` names the checkpoint a run was
+fine-tuned from and ``datasets`` lists the run's dataset only when it is a Hub id (a local corpus name or folder
+would not resolve)."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
-from huggingface_hub import EvalResult, ModelCard, ModelCardData
+from huggingface_hub import EvalResult, ModelCard, ModelCardData, hf_hub_url
 
-from .methods import MethodInfo
+from .methods import MethodInfo, methods_of
 
 TEMPLATES = Path(__file__).parent / "templates"
 # the picture of a run's loss, learning rate and metrics (``lanco_hf.training.curves``), shown when the run has one
@@ -39,6 +51,13 @@ BOOKKEEPING_KEYS = {
     "is_encoder_decoder",
     "use_cache",
 }
+# a Hub repo id (``namespace/name``), as opposed to a local corpus name or a folder
+HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")
+
+
+def is_hub_id(name: str | None) -> bool:
+    """Whether ``name`` has the form of a Hub repo id (``namespace/name``; no absolute or dotted relative path)."""
+    return bool(name) and HUB_ID.fullmatch(name) is not None and not Path(name).exists()
 
 
 @dataclass
@@ -81,6 +100,8 @@ class CardSpec:
         task_name: the ``model-index`` task name.
         uses_config: whether the run folder's ``config.json`` describes the model (its fields fill the card's
             configuration block).
+        model_types: the lanco architectures this task trains: a bare model of one of them (no run folder) gets
+            this spec's card without results (:meth:`render_bare`).
     """
 
     template: str
@@ -95,6 +116,7 @@ class CardSpec:
     metric_config: Callable[[str], str] | None = None
     task_name: str | None = None
     uses_config: bool = True
+    model_types: tuple[str, ...] = ()
 
     def label(self, metric: str) -> str | None:
         if self.metric_labels is None:
@@ -124,12 +146,13 @@ class CardSpec:
         ]
         model_type = [config.model_type] if config is not None else []
         card_data = ModelCardData(
-            **content.card_data,
+            **{**content.card_data, "widget": widget_with_urls(content.card_data.get("widget"), repo_id)},
             license="apache-2.0",
             library_name="transformers",
             pipeline_tag=self.pipeline_tag,
             tags=["lanco-hf", *self.tags, *model_type, *content.tags],
-            datasets=[dataset],
+            base_model=card.get("base_model"),
+            datasets=[dataset] if is_hub_id(dataset) else None,
             metrics=list(self.metrics),
             model_name=repo_id,
             eval_results=eval_results,
@@ -141,11 +164,48 @@ class CardSpec:
             "methods": content.methods,
             "eval_split": split,
             "training_curves": training_curves,
+            "has_results": True,
             **content.variables,
         }
         if config is not None:
             variables["config_json"] = json.dumps(config_summary(config), indent=2)
+            variables["model_config"] = config
         return render_template(self.template, card_data, **variables)
+
+    def render_bare(self, config, repo_id: str) -> ModelCard:
+        """The card of a model of this task that no run folder describes (``model.push_to_hub()`` of a model built
+        from a config): metadata, method, usage, configuration and citation; no results, no training table."""
+        methods = methods_of(config)
+        card_data = ModelCardData(
+            license="apache-2.0",
+            library_name="transformers",
+            pipeline_tag=self.pipeline_tag,
+            tags=["lanco-hf", *self.tags, config.model_type],
+            model_name=repo_id,
+        )
+        variables = {
+            "model_name": repo_id,
+            "repo_id": repo_id,
+            "methods": methods,
+            "has_results": False,
+            "description": f"A {methods[0].name} ({config.model_type}) model of [lanco-hf](https://github.com/lancopku).",
+            "config_json": json.dumps(config_summary(config), indent=2),
+            "model_config": config,
+        }
+        return render_template(self.template, card_data, **variables)
+
+
+def widget_with_urls(widget: list[dict] | None, repo_id: str) -> list[dict] | None:
+    """The card's ``widget`` examples with each ``src`` that names a file of the run folder (uploaded with the repo)
+    replaced by the file's ``resolve`` URL in ``repo_id``, the form the Hub's image widgets read."""
+    if not widget:
+        return widget
+    return [
+        {**example, "src": hf_hub_url(repo_id, example["src"])}
+        if "src" in example and "://" not in example["src"]
+        else example
+        for example in widget
+    ]
 
 
 _ENVIRONMENT = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES))
@@ -183,4 +243,52 @@ def card_from_run(run_dir: str | Path, repo_id: str | None = None) -> ModelCard:
     return spec.render(config, results, repo_id or run_dir.name, training_curves=curves)
 
 
-__all__ = ["CardContent", "CardSpec", "card_from_run", "config_summary", "render_template"]
+def has_run_card(run_dir: str | Path) -> bool:
+    """Whether ``run_dir`` holds a finished ``lanco-hf train`` run whose task writes a card."""
+    from ..training.tasks import available_tasks
+
+    results_path = Path(run_dir) / "results.json"
+    if not results_path.is_file():
+        return False
+    results = json.loads(results_path.read_text())
+    return "card" in results and results.get("task") in available_tasks()
+
+
+def spec_for_model_type(model_type: str) -> CardSpec | None:
+    """The card spec of the task that trains ``model_type`` (its ``CardSpec.model_types``), or ``None``."""
+    from ..training.tasks import TASKS, available_tasks
+
+    available_tasks()  # imports the task modules
+    return next((task.card for task in TASKS.values() if task.card and model_type in task.card.model_types), None)
+
+
+def card_from_config(config, repo_id: str) -> ModelCard | None:
+    """The card of a bare lanco model (no run folder): its task's card without results, or ``None`` when no task
+    trains ``config.model_type``."""
+    spec = spec_for_model_type(config.model_type)
+    return spec.render_bare(config, repo_id) if spec is not None else None
+
+
+def card_for_model(model, repo_id: str) -> str | None:
+    """The card ``model.push_to_hub(repo_id)`` uploads for a lanco model: the run's card when the model was loaded
+    from a finished run folder (``model.name_or_path``), the same card ``lanco-hf push`` uploads; else the bare
+    model's card (:func:`card_from_config`). ``import lanco_hf`` installs it
+    (``lanco_hf.modeling.hub_card.set_model_card_renderer``)."""
+    source = getattr(model, "name_or_path", "") or ""
+    if source and Path(source).is_dir() and has_run_card(source):
+        return str(card_from_run(source, repo_id))
+    card = card_from_config(model.config, repo_id)
+    return str(card) if card is not None else None
+
+
+__all__ = [
+    "CardContent",
+    "CardSpec",
+    "card_for_model",
+    "card_from_config",
+    "card_from_run",
+    "config_summary",
+    "has_run_card",
+    "is_hub_id",
+    "render_template",
+]

@@ -10,13 +10,12 @@ point anywhere on the machine). A folder without the completion marker every tas
 from __future__ import annotations
 
 import fnmatch
-import json
 import os
 from pathlib import Path
 
 from huggingface_hub import CommitOperationAdd, HfApi
 
-from .model_card import card_from_run
+from .model_card import card_from_config, card_from_run, has_run_card
 
 # the files of a model repo, by name at the top of the run folder
 UPLOADED_FILES = (
@@ -72,16 +71,25 @@ def files_to_upload(run_dir: str | Path) -> list[str]:
 
 
 def render_card(run_dir: Path, repo_id: str) -> str | None:
-    """The run's model card named after ``repo_id``, or the folder's own README when it is no finished
-    ``lanco-hf train`` run with a card (no ``results.json``, or one without card fields)."""
-    from ..training.tasks import available_tasks
-
-    results_path = run_dir / "results.json"
-    results = json.loads(results_path.read_text()) if results_path.exists() else {}
-    if "card" in results and results.get("task") in available_tasks():
+    """The card uploaded with ``run_dir`` as ``repo_id``: the run's card when the folder holds a finished
+    ``lanco-hf train`` run with a card; else the folder's own README; else, for a saved lanco model, the bare
+    model's card (``model_card.card_from_config``: no results); else ``None``."""
+    run_dir = Path(run_dir)
+    if has_run_card(run_dir):
         return str(card_from_run(run_dir, repo_id))
     readme = run_dir / "README.md"
-    return readme.read_text(encoding="utf-8") if readme.exists() else None
+    if readme.exists():
+        return readme.read_text(encoding="utf-8")
+    if (run_dir / "config.json").is_file():
+        from transformers import AutoConfig
+
+        try:
+            config = AutoConfig.from_pretrained(run_dir)
+        except ValueError:  # a model type this Python does not know: no card of ours
+            return None
+        card = card_from_config(config, repo_id)
+        return str(card) if card is not None else None
+    return None
 
 
 def push_run(
@@ -93,14 +101,19 @@ def push_run(
     endpoint: str | None = None,
     commit_message: str = "Upload model trained with lanco-hf",
     allow_incomplete: bool = False,
+    revision: str | None = None,
 ) -> str:
-    """Create ``repo_id`` if needed and upload the ``files_to_upload`` of ``run_dir`` and its card in one commit;
-    returns the commit URL. Refuses a folder without the completion marker unless ``allow_incomplete``."""
+    """Create ``repo_id`` if needed and upload the ``files_to_upload`` of ``run_dir`` and its card (``render_card``)
+    in one commit to ``revision`` (default: the main branch); returns the commit URL. Refuses a folder without the
+    completion marker unless ``allow_incomplete``."""
     run_dir = Path(run_dir)
     check_run_folder(run_dir, allow_incomplete)
     api = HfApi(token=token, endpoint=endpoint)
     repo_id = api.create_repo(repo_id, private=private, exist_ok=True).repo_id
-    return api.create_commit(repo_id, model_operations(run_dir, repo_id), commit_message=commit_message).commit_url
+    if revision is not None:
+        api.create_branch(repo_id, branch=revision, exist_ok=True)
+    operations = model_operations(run_dir, repo_id)
+    return api.create_commit(repo_id, operations, commit_message=commit_message, revision=revision).commit_url
 
 
 def check_run_folder(run_dir: Path, allow_incomplete: bool = False) -> None:

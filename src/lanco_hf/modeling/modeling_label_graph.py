@@ -31,6 +31,7 @@ from transformers.modeling_outputs import SequenceClassifierOutput
 
 from .auto_map import AutoMapMixin
 from .configuration_label_graph import GRAPH_PARAMETERIZATIONS, LabelGraphConfig
+from .hub_card import ModelCardMixin
 from .validation import check_choice, check_text_inputs
 
 
@@ -54,7 +55,7 @@ class LabelGraph(nn.Module):
         return positive / positive.sum(dim=0, keepdim=True)
 
 
-class LabelGraphPreTrainedModel(AutoMapMixin, PreTrainedModel):
+class LabelGraphPreTrainedModel(ModelCardMixin, AutoMapMixin, PreTrainedModel):
     config_class = LabelGraphConfig
     base_model_prefix = "encoder"
     _supports_sdpa = True

@@ -28,6 +28,7 @@ from transformers.utils.generic import can_return_tuple
 
 from .auto_map import AutoMapMixin
 from .configuration_lanco import LancoSeq2SeqConfig
+from .hub_card import ModelCardMixin
 from .layers import LancoLayer, layer_classes, make_norm
 from .muse import MUSE_LAYER_VARIANTS  # noqa: F401  (registers MUSE's layers for every lanco config)
 from .pipeline_translation import PIPELINE_SPEC
@@ -92,7 +93,7 @@ class SinusoidalPositionalEmbedding(nn.Module):
         return torch.cat([angles.sin(), angles.cos()], dim=-1)
 
 
-class LancoPreTrainedModel(AutoMapMixin, PreTrainedModel):
+class LancoPreTrainedModel(ModelCardMixin, AutoMapMixin, PreTrainedModel):
     config_class = LancoSeq2SeqConfig
     base_model_prefix = "model"
     main_input_name = "input_ids"

@@ -15,6 +15,7 @@ from transformers.utils import ModelOutput
 
 from .auto_map import AutoMapMixin
 from .configuration_renode_gcn import ReNodeGCNConfig
+from .hub_card import ModelCardMixin
 from .imbalance_losses import ReNodeLoss
 
 
@@ -55,7 +56,7 @@ class NodeClassifierOutput(ModelOutput):
     hidden_states: tuple[torch.FloatTensor, ...] | None = None
 
 
-class ReNodeGCNPreTrainedModel(AutoMapMixin, PreTrainedModel):
+class ReNodeGCNPreTrainedModel(ModelCardMixin, AutoMapMixin, PreTrainedModel):
     config_class = ReNodeGCNConfig
     base_model_prefix = "gnn"
     main_input_name = "x"

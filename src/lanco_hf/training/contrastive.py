@@ -16,7 +16,6 @@ from transformers import (
     AutoModel,
     CLIPImageProcessorPil,
     CLIPProcessor,
-    Trainer,
     TrainingArguments,
     set_seed,
 )
@@ -30,7 +29,16 @@ from ..hub.model_card import CardContent, CardSpec
 from ..modeling.validation import check_float, check_int
 from .arguments import ModelArguments
 from .callbacks import TimeBudgetCallback
-from .run import batch_size, finish_run, optimizer_summary, run_summary, schedule_summary
+from .hub_push import LancoTrainer
+from .run import (
+    base_model_of,
+    batch_size,
+    finish_run,
+    optimizer_summary,
+    run_summary,
+    save_widget_image,
+    schedule_summary,
+)
 from .safe_training import train_safely
 from .tasks import register_task
 
@@ -185,9 +193,21 @@ def zero_shot_accuracy(
 def clip_card(config, results: dict) -> CardContent:
     """The CLIP card: zero-shot accuracy of the held-out images (``results["zero_shot"]``: ``test_accuracy``,
     ``chance``, ``classes``, ``test_size``, ``templates``) and the openness method."""
+    widget = results["card"].get("widget")  # the Hub's zero-shot widget: an image and its candidate labels
     return CardContent(
         metrics={"accuracy": results["zero_shot"]["test_accuracy"]},
         methods=[CLIP_OPENNESS],
+        card_data={
+            "widget": [
+                {
+                    "src": widget["image"],
+                    "candidate_labels": ", ".join(widget["candidate_labels"]),
+                    "example_title": widget["title"],
+                }
+            ]
+        }
+        if widget
+        else {},
         variables={"num_parameters": f"{results['num_parameters']:,}", "zero_shot": results["zero_shot"]},
     )
 
@@ -228,7 +248,7 @@ def run_contrastive_image_text(
         processor, data_args.image_column, data_args.caption_column, data_args.augment, training_args.seed
     )
     callbacks = [TimeBudgetCallback(data_args.max_train_minutes)] if data_args.max_train_minutes else []
-    trainer = Trainer(
+    trainer = LancoTrainer(
         model=model,
         args=training_args,
         train_dataset=dataset["train"],
@@ -273,12 +293,21 @@ def run_contrastive_image_text(
             ),
             "chance": 1 / len(classnames),
         }
+        example = dataset["test"][0]
+        label = example[data_args.label_column]
+        others = [name for name in classnames if name != label]
         card = {
             "dataset_name": data_args.dataset,
+            "base_model": base_model_of(model_args.model_name_or_path),
+            "widget": {  # the first test image, its class and the first two others (the same in every run)
+                "image": save_widget_image(example[data_args.image_column], output_dir),
+                "candidate_labels": sorted([label, *others[:2]]),
+                "title": label,
+            },
             "dataset_description": _describe(dataset, data_args),
             "training_summary": _training_summary(training_args, data_args, results),
         }
-    return finish_run(results, output_dir, started, card=card, report=_report(results, output_dir))
+    return finish_run(results, output_dir, started, card=card, report=_report(results, output_dir), trainer=trainer)
 
 
 def _describe(dataset, data_args: ContrastiveDataArguments) -> str:

@@ -42,6 +42,7 @@ from ..losses.capture import ViltQueryKeyCapture
 from ..losses.iais import ALIGNMENTS, IAISLoss
 from ..losses.ranking import hardest_negatives, hinge_ranking_loss
 from ..modeling.validation import check_choice, check_float, check_int
+from .hub_push import HubPushMixin
 
 SCHEDULES = ("exp", "constant")
 PAIR_COLUMNS = ("caption_id", "pair_labels")
@@ -94,7 +95,7 @@ class IAISWeightCallback(TrainerCallback):
         self.target.iais_weight = exp_schedule(state.global_step, state.max_steps, self.scale)
 
 
-class IAISTrainer(Trainer):
+class IAISTrainer(HubPushMixin, Trainer):
     """A ``Trainer`` for single-stream retrieval with hard negatives and the IAIS regulariser (see the module doc).
 
     Args (besides ``Trainer``'s):

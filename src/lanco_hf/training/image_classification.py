@@ -17,7 +17,6 @@ from PIL import Image
 from transformers import (
     AutoConfig,
     AutoModelForImageClassification,
-    Trainer,
     TrainingArguments,
     ViTImageProcessorPil,
     pipeline,
@@ -29,8 +28,18 @@ from ..data.progress import progress_bar
 from ..hub.methods import methods_of_loss
 from ..hub.model_card import CardContent, CardSpec
 from .arguments import ImageClassificationDataArguments, LossArguments, ModelArguments
+from .hub_push import LancoTrainer
 from .loss_functions import build_run_loss
-from .run import batch_size, epochs_summary, finish_run, optimizer_summary, run_summary, schedule_summary
+from .run import (
+    base_model_of,
+    batch_size,
+    epochs_summary,
+    finish_run,
+    optimizer_summary,
+    run_summary,
+    save_widget_image,
+    schedule_summary,
+)
 from .safe_training import train_safely
 from .tasks import register_task
 
@@ -110,10 +119,12 @@ def image_classification_card(config, results: dict) -> CardContent:
     methods = methods_of_loss(loss)
     names = [config.id2label[i] for i in range(len(results["class_counts"]))]
     loss_name = f" trained with the {methods[0].name.lower()}" if methods else ""
+    widget = results["card"].get("widget")  # the Hub's image widget: an example image uploaded with the repo
     return CardContent(
         metrics={"accuracy": test["accuracy"], "mean_class_accuracy": test["mean_class_accuracy"]},
         methods=methods,
         tags=["encouraging-loss"] if methods else [],
+        card_data={"widget": [{"src": widget["image"], "example_title": widget["title"]}]} if widget else {},
         variables={
             "description": f"A {config.model_type} image classifier ({len(names)} classes){loss_name}.",
             "from_scratch": True,
@@ -171,7 +182,7 @@ def run_image_classification(
     model = build_model(model_args)
     processor = build_image_processor(model.config.num_channels)
     train_set = GreyImageDataset(train_images, train_labels, processor)
-    trainer = Trainer(
+    trainer = LancoTrainer(
         model=model,
         args=training_args,
         train_dataset=train_set,
@@ -224,10 +235,15 @@ def run_image_classification(
     }
     card = {
         "dataset_name": data_args.dataset,
+        "base_model": base_model_of(model_args.model_name_or_path),
+        "widget": {
+            "image": save_widget_image(Image.fromarray(test_images[0], mode="L"), output_dir),
+            "title": CLASS_NAMES[int(test_labels[0])],
+        },
         "dataset_description": _describe(data_args, len(train_labels), len(test_labels)),
         "training_summary": _training_summary(training_args, results),
     }
-    return finish_run(results, output_dir, started, card=card, report=_report(results, output_dir))
+    return finish_run(results, output_dir, started, card=card, report=_report(results, output_dir), trainer=trainer)
 
 
 def _reload_checks(

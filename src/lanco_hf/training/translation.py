@@ -17,8 +17,8 @@ from transformers import (
     set_seed,
 )
 
-from ..data.bible import bible_translation_dataset
 from ..data.checks import check_data_files, check_text_columns
+from ..data.corpora import CORPORA, load_corpus
 from ..data.tokenizer import cached_bpe_tokenizer
 from ..evaluation.translation import translate, translation_scores
 from ..hub.methods import methods_of, methods_of_loss
@@ -26,26 +26,30 @@ from ..hub.model_card import CardContent, CardSpec
 from .arguments import LossArguments, ModelArguments, TranslationDataArguments
 from .callbacks import LearningCurveCallback, TimeBudgetCallback
 from .checkpoints import average_last_checkpoints
+from .hub_push import HubPushMixin
 from .loss_functions import build_run_loss
-from .run import batch_size, finish_run, optimizer_summary, run_summary, schedule_summary
+from .run import base_model_of, batch_size, finish_run, optimizer_summary, run_summary, schedule_summary
 from .safe_training import train_safely
 from .sampling import ResumableLengthGroupingMixin
 from .tasks import register_task
 
 
-class TranslationTrainer(ResumableLengthGroupingMixin, Seq2SeqTrainer):
-    """``Seq2SeqTrainer`` whose length-grouped batches a resumed run reproduces in every epoch."""
+class TranslationTrainer(HubPushMixin, ResumableLengthGroupingMixin, Seq2SeqTrainer):
+    """``Seq2SeqTrainer`` whose length-grouped batches a resumed run reproduces in every epoch and whose pushes
+    upload what ``lanco-hf push`` uploads."""
 
 
 def load_translation_data(data_args: TranslationDataArguments):
     """A ``DatasetDict`` with ``train`` / ``test`` (and usually ``validation``) splits and one column per
-    language; Hub datasets in the usual ``{"translation": {src: ..., tgt: ...}}`` layout are flattened."""
-    if data_args.dataset == "bible_en_es":
-        return bible_translation_dataset()
-    from datasets import load_dataset
+    language: a lanco-hf corpus (``lanco_hf.data.load_corpus``) or a Hub / local dataset; the usual
+    ``{"translation": {src: ..., tgt: ...}}`` layout of both is flattened."""
+    if data_args.dataset in CORPORA:
+        dataset = load_corpus(data_args.dataset)
+    else:
+        from datasets import load_dataset
 
-    check_data_files(data_args.dataset)
-    dataset = load_dataset(data_args.dataset, data_args.dataset_config)
+        check_data_files(data_args.dataset)
+        dataset = load_dataset(data_args.dataset, data_args.dataset_config)
     if "translation" in dataset["train"].column_names:
         dataset = dataset.map(lambda row: row["translation"], remove_columns=["translation"])
     for split in ("train", "test"):
@@ -141,6 +145,7 @@ TRANSLATION_CARD = CardSpec(
     metric_labels={"bleu": "BLEU", "chrf": "chrF"},
     metric_value=lambda value: round(value, 2),
     content=translation_card,
+    model_types=("lanco_seq2seq", "explicit_sparse", "muse", "cross_view"),
 )
 
 
@@ -252,6 +257,7 @@ def run_translation(
         results["train_source_tokens_per_s"] = results["train_source_tokens"] / results["train_runtime_s"]
     card = {
         "dataset_name": data_args.dataset,
+        "base_model": base_model_of(model_args.model_name_or_path),
         "dataset_description": _describe(dataset, data_args),
         "languages": [data_args.source_lang, data_args.target_lang],
         "decoding": "greedy",
@@ -264,6 +270,7 @@ def run_translation(
         started,
         card=card,
         report=_report(results, examples, again, type(reloaded).__name__, output_dir),
+        trainer=trainer,
     )
 
 
