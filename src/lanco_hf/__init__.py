@@ -1,9 +1,11 @@
 """lanco-hf: nine research methods of the PKU lanco group as Hugging Face citizens.
 
 ``import lanco_hf`` registers every architecture with transformers' Auto classes and the top-k
-attention with transformers' attention interface (``attn_implementation="lanco_topk"``).
+attention with transformers' attention interface (``attn_implementation="lanco_topk"``);
+``evaluate.load(lanco_hf.metrics.path("multilabel"))`` loads a lanco metric offline.
 """
 
+from . import metrics  # noqa: F401  (lanco_hf.metrics.path(name) after `import lanco_hf`)
 from .evaluation.retrieval import isd, recall_at_k
 from .graph import personalized_pagerank, totoro
 from .losses import EncouragingLoss

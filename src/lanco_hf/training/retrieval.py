@@ -5,6 +5,7 @@ test split through the Trainer's ``compute_metrics``, then model + processor + m
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ from ..evaluation.retrieval import PAIR_VALUES, chance_recall, retrieval_compute
 from ..hub.methods import IAIS
 from ..hub.model_card import CardContent, CardSpec
 from ..losses.iais import ALIGNMENTS
+from ..metrics import retrieval_recall
 from .arguments import ModelArguments
 from .callbacks import TimeBudgetCallback
 from .iais import OFFICIAL_HARD_NEGATIVE_POOL, OFFICIAL_IAIS_SCALE, OFFICIAL_NUM_HARD_NEGATIVES, SCHEDULES, IAISTrainer
@@ -240,7 +242,7 @@ def run_retrieval(
         train_dataset=ImageTextPairs(*train),
         eval_dataset=grid_of(validation) if validation is not None else None,
         data_collator=collate_pairs,
-        compute_metrics=retrieval_compute_metrics,
+        compute_metrics=functools.partial(retrieval_compute_metrics, recall=retrieval_recall()),
         processing_class=processor,
         callbacks=callbacks,
         iais_alignment=iais_args.alignment,
