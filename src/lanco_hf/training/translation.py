@@ -27,6 +27,7 @@ from ..metrics import translation_compute_metrics
 from .arguments import LossArguments, ModelArguments, TranslationDataArguments
 from .callbacks import LearningCurveCallback, TimeBudgetCallback
 from .checkpoints import average_last_checkpoints
+from .fine_tuning import check_vocabulary
 from .loss_functions import build_run_loss
 from .run import batch_size, finish_run, optimizer_summary, run_summary, schedule_summary
 from .safe_training import train_safely
@@ -71,12 +72,7 @@ def build_tokenizer(data_args: TranslationDataArguments, train_split, model_args
 def build_model(model_args: ModelArguments, tokenizer):
     if model_args.model_name_or_path:
         model = AutoModelForSeq2SeqLM.from_pretrained(model_args.model_name_or_path, **model_args.model_config)
-        embeddings = model.get_input_embeddings().num_embeddings
-        if len(tokenizer) > embeddings:
-            raise ValueError(
-                f"the tokenizer has {len(tokenizer)} tokens but model_name_or_path={model_args.model_name_or_path!r} "
-                f"has {embeddings} input embeddings; use the checkpoint's own tokenizer (leave tokenizer_name unset)"
-            )
+        check_vocabulary(model, tokenizer, model_args.model_name_or_path)
         return model
     token_ids = {
         "vocab_size": len(tokenizer),
