@@ -44,6 +44,7 @@ from lanco_hf.training.fine_tuning import (
     LossScriptArguments,
     ModelArguments,
     check_vocabulary,
+    classifier_from_pretrained,
     config_from_scratch,
     load_raw_datasets,
 )
@@ -111,14 +112,9 @@ def build_model(model_args: ModelArguments, tokenizer, names: list, multi_label:
     id2label = {i: str(name) for i, name in enumerate(names)}
     labels = {"id2label": id2label, "label2id": {name: i for i, name in id2label.items()}}
     if model_args.model_name_or_path:
-        model = AutoModelForSequenceClassification.from_pretrained(
-            model_args.model_name_or_path, trust_remote_code=model_args.trust_remote_code
-        )
-        if model.config.id2label != id2label:
-            raise ValueError(
-                f"model_name_or_path={model_args.model_name_or_path!r} has the labels "
-                f"{list(model.config.id2label.values())}; the data has {list(id2label.values())}"
-            )
+        kind = AutoConfig.from_pretrained(model_args.model_name_or_path, trust_remote_code=model_args.trust_remote_code)
+        extra = {} if kind.model_type == "label_graph" else {"problem_type": problem_type}
+        model = classifier_from_pretrained(AutoModelForSequenceClassification, model_args, id2label, **extra)
         check_vocabulary(model, tokenizer, model_args.model_name_or_path)
     else:
         sizes = {"vocab_size": len(tokenizer), "pad_token_id": tokenizer.pad_token_id}

@@ -7,6 +7,7 @@ or a ``datasets`` name as a ``DatasetDict``, and a config built from ``--config_
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,6 +57,13 @@ class ModelArguments:
     )
     tokenizer_vocab_size: int = field(
         default=8000, metadata={"help": "Vocabulary of the tokenizer trained from scratch on the training split."}
+    )
+    ignore_mismatched_sizes: bool = field(
+        default=False,
+        metadata={
+            "help": "Classification: fine-tune a checkpoint trained on other labels with a new, randomly initialised "
+            "head for the data's labels."
+        },
     )
     trust_remote_code: bool = field(
         default=False, metadata={"help": "Run the code of a Hub repo (lanco checkpoints load without it)."}
@@ -167,6 +175,11 @@ def _cast(value: str, current):
         return float(value)
     if isinstance(current, str):
         return value
+    if isinstance(current, list):
+        parsed = json.loads(value)
+        if not isinstance(parsed, list):
+            raise ValueError(f"{value!r} is not a list; allowed: [a, b, ...]")
+        return parsed
     try:
         return json.loads(value)
     except json.JSONDecodeError:
@@ -174,11 +187,11 @@ def _cast(value: str, current):
 
 
 def parse_config_overrides(overrides: str | None, defaults: dict) -> dict:
-    """``key=value`` pairs of ``overrides`` (comma-separated; a dotted key sets a field of a sub-config, e.g.
-    ``encoder_config.hidden_size=64``) as a nested dict, each value cast to the type of its field in ``defaults``
-    (a config's ``to_dict()``); a key that is no field is an error."""
+    """``key=value`` pairs of ``overrides`` (comma-separated, commas inside ``[...]`` lists excepted; a dotted key
+    sets a field of a sub-config, e.g. ``encoder_config.hidden_size=64``) as a nested dict, each value cast to the
+    type of its field in ``defaults`` (a config's ``to_dict()``); a key that is no field is an error."""
     parsed: dict = {}
-    for item in filter(None, (part.strip() for part in (overrides or "").split(","))):
+    for item in filter(None, (part.strip() for part in re.split(r",(?![^\[]*\])", overrides or ""))):
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise ValueError(f"config_overrides item {item!r} must look like key=value")
@@ -217,9 +230,12 @@ def config_from_scratch(model_args: ModelArguments, **fields) -> PreTrainedConfi
     else:
         base = AutoConfig.for_model(model_args.model_type)
     defaults = base.to_dict()
-    values = _merged(_merged(defaults, fields), parse_config_overrides(model_args.config_overrides, defaults))
+    values = _merged(fields, parse_config_overrides(model_args.config_overrides, defaults))
     try:
-        return type(base).from_dict(values)
+        if model_args.config_name:
+            return type(base).from_dict(_merged(defaults, values))
+        # only the given values: fields derived from others (a ResNet's stage names) follow them
+        return AutoConfig.for_model(model_args.model_type, **values)
     except (TypeError, KeyError, AttributeError) as error:
         raise ValueError(
             f"config_overrides={model_args.config_overrides!r} is not valid for {base.model_type}: {error}"
@@ -235,3 +251,29 @@ def check_vocabulary(model, tokenizer, model_name_or_path: str) -> None:
             f"the tokenizer has {len(tokenizer)} tokens but model_name_or_path={model_name_or_path!r} has "
             f"{embeddings} input embeddings; use the checkpoint's own tokenizer (leave tokenizer_name unset)"
         )
+
+
+CLASSIFIER_SUFFIXES = ("ForSequenceClassification", "ForImageClassification")
+
+
+def classifier_from_pretrained(auto_class, model_args: ModelArguments, id2label: dict[int, str], **kwargs):
+    """``auto_class.from_pretrained(model_name_or_path)`` with the data's labels: a checkpoint without a trained
+    classification head (a bare encoder) gets a new one; one trained on other labels needs
+    ``ignore_mismatched_sizes`` (a new head) rather than having its classes silently renamed."""
+    config = AutoConfig.from_pretrained(model_args.model_name_or_path, trust_remote_code=model_args.trust_remote_code)
+    trained_head = any(name.endswith(CLASSIFIER_SUFFIXES) for name in config.architectures or [])
+    if trained_head and config.id2label != id2label and not model_args.ignore_mismatched_sizes:
+        raise ValueError(
+            f"model_name_or_path={model_args.model_name_or_path!r} was trained on the labels "
+            f"{list(config.id2label.values())} but the data has {list(id2label.values())}; set "
+            "ignore_mismatched_sizes to train a new classification head"
+        )
+    label2id = {name: i for i, name in id2label.items()}
+    return auto_class.from_pretrained(
+        model_args.model_name_or_path,
+        id2label=id2label,
+        label2id=label2id,
+        ignore_mismatched_sizes=model_args.ignore_mismatched_sizes,
+        trust_remote_code=model_args.trust_remote_code,
+        **kwargs,
+    )
