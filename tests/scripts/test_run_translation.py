@@ -129,3 +129,40 @@ def test_bad_arguments_name_the_field(data, tmp_path):
         run_translation.main(
             [*files(data["flat"]), "--model_type", "marian", "--target_lang", "fr", "--output_dir", str(tmp_path)]
         )
+
+
+@pytest.mark.slow
+def test_push_to_hub_uploads_a_lanco_checkpoint_that_loads(data, tmp_path):
+    """``--push_to_hub`` (the Trainer's) sends the saved weights, the tokenizer, the architecture's code (for
+    ``trust_remote_code``) and a card to the Hub (the loopback one)."""
+    import os
+    import subprocess
+    import sys
+
+    from fake_hub import FakeHub
+    from helpers import SCRIPTS
+
+    output_dir = tmp_path / "pushed"
+    with FakeHub() as hub:
+        env = {
+            **os.environ,
+            "HF_ENDPOINT": hub.endpoint,
+            "HF_TOKEN": "hf_fake",
+            "HF_HOME": str(tmp_path / "hf_home"),
+            "HF_HUB_OFFLINE": "0",
+        }
+        command = [sys.executable, str(SCRIPTS / "run_translation.py"), *COMMON, *files(data["hub"])]
+        command += ["--model_type", "explicit_sparse", "--config_overrides", TINY_LANCO, "--tokenizer_vocab_size"]
+        command += ["300", "--output_dir", str(output_dir), "--push_to_hub", "--hub_model_id", "tester/tiny-mt"]
+        finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+        assert finished.returncode == 0, finished.stderr[-3000:]
+        pushed = hub.repos["tester/tiny-mt"].files
+        assert {
+            "model.safetensors",
+            "config.json",
+            "tokenizer.json",
+            "modeling_explicit_sparse.py",
+            "README.md",
+        } <= set(pushed)
+        assert pushed["model.safetensors"] == (output_dir / "model.safetensors").read_bytes()
+        assert "auto_map" in json.loads(pushed["config.json"])
