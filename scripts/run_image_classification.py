@@ -111,8 +111,12 @@ def build_model(model_args: ModelArguments, names: list, image_size: int):
     return AutoModelForImageClassification.from_config(config)
 
 
+# what HfArgumentParser parses the command line into, in order
+ARGUMENTS = (ModelArguments, DataTrainingArguments, TrainingArguments, LossScriptArguments)
+
+
 def main(args: list[str] | None = None) -> dict:
-    parser = HfArgumentParser((ModelArguments, DataTrainingArguments, TrainingArguments, LossScriptArguments))
+    parser = HfArgumentParser(ARGUMENTS)
     if args is None and len(sys.argv) == 2 and sys.argv[1].endswith(".json"):
         model_args, data_args, training_args, loss_args = parser.parse_json_file(os.path.abspath(sys.argv[1]))
     else:
