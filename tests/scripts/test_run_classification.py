@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 from helpers import load_script, write_jsonl
-from transformers import AutoModelForSequenceClassification, AutoTokenizer, BertForSequenceClassification
+from transformers import AutoModel, AutoModelForSequenceClassification, AutoTokenizer, BertForSequenceClassification
 
 from lanco_hf import LabelGraphForSequenceClassification
 from lanco_hf.evaluation import classification_metrics, multilabel_metrics
@@ -111,6 +111,22 @@ def test_label_graph_from_scratch_then_fine_tune_then_bert(data, tmp_path):
     assert results["eval_accuracy"] == expected["accuracy"]
     assert results["eval_mean_class_accuracy"] == expected["mean_class_accuracy"]
     assert json.loads((bert / "train_results.json").read_text())["loss"]["name"] == "encouraging"
+
+    # a transformers checkpoint without a classification head (a bare BERT encoder) gets a new head for the labels
+    bare = tmp_path / "bare_encoder"
+    AutoModel.from_pretrained(bert).save_pretrained(bare)
+    AutoTokenizer.from_pretrained(bert).save_pretrained(bare)
+    headed = tmp_path / "headed"
+    results = run_classification.main(
+        [*COMMON, *data["single"]["args"], "--model_name_or_path", str(bare), "--output_dir", str(headed)]
+    )
+    model, logits = saved_logits(headed, [row["text"] for row in rows])
+    assert isinstance(model, BertForSequenceClassification) and model.config.label2id == {
+        "folk": 0,
+        "jazz": 1,
+        "rock": 2,
+    }
+    assert results["eval_accuracy"] == classification_metrics(logits.argmax(-1), gold)["accuracy"]
 
 
 def test_bad_arguments_name_the_field(data, tmp_path):

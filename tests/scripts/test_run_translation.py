@@ -121,7 +121,10 @@ def test_from_scratch_then_fine_tune_then_marian(data, tmp_path):
 
 
 def test_bad_arguments_name_the_field(data, tmp_path):
-    with pytest.raises(ValueError, match="model_type='no_such_model' is not supported; allowed values"):
+    with pytest.raises(
+        ValueError,
+        match="model_type='no_such_model' is not a model type known to AutoConfig; allowed: a lanco .*'muse'",
+    ):
         run_translation.main(["--model_type", "no_such_model", "--output_dir", str(tmp_path)])
     with pytest.raises(ValueError, match="loss='focal' is not supported; allowed values: 'encouraging'"):
         run_translation.main(["--model_type", "explicit_sparse", "--loss", "focal", "--output_dir", str(tmp_path)])

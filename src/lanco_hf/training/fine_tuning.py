@@ -84,7 +84,14 @@ class ModelArguments:
 
             import lanco_hf  # noqa: F401  (registers the lanco architectures)
 
-            check_choice("model_type", self.model_type, sorted(CONFIG_MAPPING.keys()))
+            if self.model_type not in CONFIG_MAPPING:
+                from ..modeling import ARCHITECTURES
+
+                lanco = ", ".join(map(repr, ARCHITECTURES))
+                raise ValueError(
+                    f"model_type={self.model_type!r} is not a model type known to AutoConfig; allowed: a lanco one "
+                    f"({lanco}) or a transformers one ('marian', 'bert', 'vit', 'resnet', ...)"
+                )
         if self.tokenizer_vocab_size < 100:
             raise ValueError(f"tokenizer_vocab_size={self.tokenizer_vocab_size} is out of range; allowed: >= 100")
 
