@@ -227,7 +227,7 @@ def main(args: list[str] | None = None) -> dict:
         trainer.save_model()  # weights, config (labels, auto_map) and tokenizer
         metrics = {**train_result.metrics, "train_samples": len(splits["train"])}
         if run_loss:
-            metrics["loss"] = run_loss.to_dict()
+            metrics["loss_function"] = run_loss.to_dict()  # the lanco loss and its settings
         trainer.log_metrics("train", train_result.metrics)
         trainer.save_metrics("train", metrics)
         trainer.save_state()

@@ -229,9 +229,9 @@ def main(args: list[str] | None = None) -> dict:
         eval_dataset=splits.get("validation"),
         data_collator=DataCollatorForSeq2Seq(tokenizer, model=model, label_pad_token_id=-100),
         processing_class=tokenizer,
-        compute_metrics=lanco_hf.metrics.translation_compute_metrics(tokenizer)
-        if training_args.predict_with_generate
-        else None,
+        compute_metrics=(
+            lanco_hf.metrics.translation_compute_metrics(tokenizer) if training_args.predict_with_generate else None
+        ),
         compute_loss_func=run_loss.compute_loss_func if run_loss else None,
         callbacks=run_loss.callbacks if run_loss else None,
     )
@@ -242,11 +242,11 @@ def main(args: list[str] | None = None) -> dict:
         trainer.save_model()  # weights, config (auto_map), generation config and tokenizer
         metrics = {**train_result.metrics, "train_samples": len(splits["train"])}
         if run_loss:
-            metrics["loss"] = run_loss.to_dict()
+            metrics["loss_function"] = run_loss.to_dict()  # the lanco loss and its settings
         trainer.log_metrics("train", train_result.metrics)
         trainer.save_metrics("train", metrics)
         trainer.save_state()
-        results.update({f"train_{k}" if not k.startswith("train") else k: v for k, v in metrics.items()})
+        results.update(metrics)
 
     max_new_tokens, num_beams = data_args.val_max_target_length, model.generation_config.num_beams
     if training_args.do_eval:

@@ -110,7 +110,7 @@ def test_label_graph_from_scratch_then_fine_tune_then_bert(data, tmp_path):
     expected = classification_metrics(logits.argmax(-1), gold)
     assert results["eval_accuracy"] == expected["accuracy"]
     assert results["eval_mean_class_accuracy"] == expected["mean_class_accuracy"]
-    assert json.loads((bert / "train_results.json").read_text())["loss"]["name"] == "encouraging"
+    assert json.loads((bert / "train_results.json").read_text())["loss_function"]["name"] == "encouraging"
 
     # a transformers checkpoint without a classification head (a bare BERT encoder) gets a new head for the labels
     bare = tmp_path / "bare_encoder"

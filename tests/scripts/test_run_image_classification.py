@@ -74,7 +74,7 @@ def test_resnet_from_scratch_then_fine_tune_then_vit(data, tmp_path):
     model = check_accuracy(scratch, results, data)
     assert isinstance(model, ResNetForImageClassification) and model.config.hidden_sizes == [8, 16]
     assert list(model.config.id2label.values()) == ["blue", "green", "red"]
-    assert json.loads((scratch / "train_results.json").read_text())["loss"]["log_end"] == 0.5
+    assert json.loads((scratch / "train_results.json").read_text())["loss_function"]["log_end"] == 0.5
 
     tuned = tmp_path / "tuned"
     results = run_image_classification.main(

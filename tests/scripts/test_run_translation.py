@@ -73,7 +73,7 @@ def test_from_scratch_then_fine_tune_then_marian(data, tmp_path):
     check_predictions(scratch, results, references)
     assert "eval_bleu" in results
     train_metrics = json.loads((scratch / "train_results.json").read_text())
-    assert train_metrics["loss"]["name"] == "encouraging" and train_metrics["loss"]["log_end"] == 0.5
+    assert train_metrics["loss_function"]["name"] == "encouraging" and train_metrics["loss_function"]["log_end"] == 0.5
     model = AutoModelForSeq2SeqLM.from_pretrained(scratch)
     assert isinstance(model, ExplicitSparseForConditionalGeneration) and model.config.attn_topk == 4
     assert model.config.vocab_size == len(AutoTokenizer.from_pretrained(scratch)) <= 300
