@@ -414,6 +414,7 @@ def run_multilabel_classification(
         }
         for i in shown
     ]
+
     def scored(scores, labels, threshold):
         return metric.compute(predictions=scores, references=labels.astype(np.int32), threshold=threshold)
 
