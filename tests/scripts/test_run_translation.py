@@ -128,6 +128,8 @@ def test_bad_arguments_name_the_field(data, tmp_path):
         run_translation.main(["--model_type", "no_such_model", "--output_dir", str(tmp_path)])
     with pytest.raises(ValueError, match="loss='focal' is not supported; allowed values: 'encouraging'"):
         run_translation.main(["--model_type", "explicit_sparse", "--loss", "focal", "--output_dir", str(tmp_path)])
+    with pytest.raises(ValueError, match="log_end set without a loss; allowed: with --loss encouraging"):
+        run_translation.main(["--model_type", "explicit_sparse", "--log_end", "0.5", "--output_dir", str(tmp_path)])
     with pytest.raises(ValueError, match=r"no \['fr'\] text"):
         run_translation.main(
             [*files(data["flat"]), "--model_type", "marian", "--target_lang", "fr", "--output_dir", str(tmp_path)]

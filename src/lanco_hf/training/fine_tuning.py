@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from transformers import AutoConfig, PreTrainedConfig
@@ -121,6 +121,11 @@ class LossScriptArguments:
     def __post_init__(self):
         if self.loss is not None:
             check_choice("loss", self.loss, LOSSES)
+            return
+        settings = [item for item in fields(self) if item.name != "loss"]
+        changed = [item.name for item in settings if getattr(self, item.name) != item.default]
+        if changed:
+            raise ValueError(f"{', '.join(changed)} set without a loss; allowed: with --loss {' | '.join(LOSSES)}")
 
     def run_loss(self, training_args) -> RunLoss | None:
         """The ``RunLoss`` (module, ``compute_loss_func``, schedule callback), or ``None`` for the model's own."""
