@@ -180,3 +180,39 @@ def save_tiny_clip(folder, labels: list[str]) -> None:
     image_processor = CLIPImageProcessorPil(size={"shortest_edge": 16}, crop_size={"height": 16, "width": 16})
     CLIPProcessor(image_processor=image_processor, tokenizer=tokenizer).save_pretrained(folder)
     write_card(folder, "zero-shot-image-classification")
+
+
+SCRIPTS = Path(__file__).parents[1] / "scripts"
+
+
+def load_script(name: str):
+    """``scripts/<name>.py`` as a module (its ``main(args)`` runs the script in this process)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"scripts_{name}", SCRIPTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def write_jsonl(path, rows: list[dict]) -> str:
+    """``rows`` as a JSON Lines file at ``path``; returns the path as a string."""
+    Path(path).write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+    return str(path)
+
+
+_COLOURS = [("red", "roja"), ("white", "blanca"), ("black", "negra"), ("green", "verde")]
+_NOUNS = [("house", "casa"), ("door", "puerta"), ("table", "mesa"), ("window", "ventana")]
+_VERBS = [("I see", "veo"), ("we open", "abrimos"), ("they paint", "pintan")]
+
+
+def translation_pairs() -> dict[str, list[dict]]:
+    """48 English-Spanish sentence pairs ("I see the red house" / "veo la casa roja") as train (36), validation (6)
+    and test (6) lists of ``{"en": ..., "es": ...}`` rows."""
+    rows = [
+        {"en": f"{verb_en} the {colour_en} {noun_en}", "es": f"{verb_es} la {noun_es} {colour_es}"}
+        for verb_en, verb_es in _VERBS
+        for colour_en, colour_es in _COLOURS
+        for noun_en, noun_es in _NOUNS
+    ]
+    return {"train": rows[::4] + rows[1::4] + rows[2::4], "validation": rows[3::8], "test": rows[7::8]}

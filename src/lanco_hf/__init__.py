@@ -2,9 +2,11 @@
 
 ``import lanco_hf`` registers every architecture with transformers' Auto classes and the top-k
 attention with transformers' attention interface (``attn_implementation="lanco_topk"``), and makes a lanco model's
-``push_to_hub()`` upload the lanco model card (``lanco_hf.hub.model_card.card_for_model``).
+``push_to_hub()`` upload the lanco model card (``lanco_hf.hub.model_card.card_for_model``);
+``evaluate.load(lanco_hf.metrics.path("multilabel"))`` loads a lanco metric offline.
 """
 
+from . import metrics  # noqa: F401  (lanco_hf.metrics.path(name) after `import lanco_hf`)
 from .evaluation.retrieval import isd, recall_at_k
 from .graph import personalized_pagerank, totoro
 from .losses import EncouragingLoss

@@ -39,6 +39,7 @@ def run(args: RetrievalEvaluationArguments) -> dict[str, float]:
     from ..data.pairs import ImageTextGrid, caption_groups, encode_pairs
     from ..data.tuxpaint import tuxpaint_retrieval_dataset
     from ..evaluation.retrieval import evaluate_retrieval
+    from ..metrics import retrieval_recall
 
     model = ViltForImageAndTextRetrieval.from_pretrained(args.model)
     processor = AutoProcessor.from_pretrained(args.model)
@@ -50,7 +51,7 @@ def run(args: RetrievalEvaluationArguments) -> dict[str, float]:
     texts, images = encode_pairs(processor, captions, list(split["image"]), args.max_text_length)
     groups = caption_groups(captions)
     grid = ImageTextGrid(texts, images, groups, groups)
-    metrics = evaluate_retrieval(model, grid, args.batch_size, args.isd_alignment)
+    metrics = evaluate_retrieval(model, grid, args.batch_size, args.isd_alignment, recall=retrieval_recall())
     print(f"{args.split} split, {len(split)} pairs ({args.model})")
     print("| metric | value |\n|---|---|")
     for name, value in metrics.items():

@@ -1,5 +1,6 @@
 """Evaluation utilities of the lanco methods."""
 
+from .classification import classification_metrics
 from .multilabel import multilabel_metrics
 
-__all__ = ["multilabel_metrics"]
+__all__ = ["classification_metrics", "multilabel_metrics"]

@@ -6,10 +6,10 @@ Ren et al., ACL 2021, Sec. 3.3) of the matched pairs.
   all captions) recall@K; a query is a hit when one of its relevant items is among the first K. Ties count against
   the model (an irrelevant candidate scoring the same as the best relevant one ranks before it).
 - ``isd(query, key, text_mask, image_mask)`` (from ``lanco_hf.losses.iais``): per pair, the symmetric KL between the
-  linguistic self-attention of the last layer and the visual self-attention mapped into linguistic space (``IAISLoss``'s
-  quantity, no gradient). The paper's ISDa maps with Flickr30k-Entities phrase-box annotations; without annotations the
-  mapping is the model's own alignment (singular: argmax word->region, by default; or distributed). Lower is more
-  consistent.
+  linguistic self-attention of the last layer and the visual self-attention mapped into linguistic space
+  (``IAISLoss``'s quantity, no gradient). The paper's ISDa maps with Flickr30k-Entities phrase-box annotations;
+  without annotations the mapping is the model's own alignment (singular: argmax word->region, by default; or
+  distributed). Lower is more consistent.
 - ``attention_entropy``: the normalised row entropy (1 = uniform) of the last layer's real text and image
   self-attention maps of the matched pairs, reported beside the ISD (a low ISD from flattened attention shows here).
 - ``evaluate_retrieval(model, grid)`` scores every (caption, image) pair of an ``ImageTextGrid`` with a ViLT
@@ -89,10 +89,13 @@ def retrieval_metrics(
     pair_isd: torch.Tensor | None = None,
     ks: tuple[int, ...] = DEFAULT_KS,
     pair_values: dict[str, torch.Tensor] | None = None,
+    recall=recall_at_k,
 ) -> dict[str, float]:
     """``recall_at_k`` plus ``isd``, the mean ISD over the relevant pairs of ``pair_isd`` ``(n_texts, n_images)``,
-    and the mean over the relevant pairs of every other ``(n_texts, n_images)`` matrix of ``pair_values``."""
-    metrics = recall_at_k(scores, relevant, ks)
+    and the mean over the relevant pairs of every other ``(n_texts, n_images)`` matrix of ``pair_values``.
+    ``recall(scores, relevant, ks)`` computes the recall (``lanco_hf.metrics.retrieval_recall()``: through the
+    ``evaluate`` module)."""
+    metrics = recall(scores, relevant, ks)
     values = dict(pair_values or {})
     if pair_isd is not None:
         values = {"isd": pair_isd, **values}
@@ -101,10 +104,10 @@ def retrieval_metrics(
     return metrics
 
 
-def retrieval_compute_metrics(eval_prediction) -> dict[str, float]:
+def retrieval_compute_metrics(eval_prediction, recall=recall_at_k) -> dict[str, float]:
     """A ``Trainer`` ``compute_metrics`` for an ``ImageTextGrid`` evaluated by ``IAISTrainer``: predictions are
     ``[logit, isd]`` or ``[logit, isd, text entropy, image entropy]`` and labels ``[text index, image index,
-    relevant]`` per pair."""
+    relevant]`` per pair; ``recall`` as in ``retrieval_metrics``."""
     predictions = np.asarray(eval_prediction.predictions)
     labels = np.asarray(eval_prediction.label_ids).astype(np.int64)
     shape = (labels[:, 0].max() + 1, labels[:, 1].max() + 1)
@@ -124,6 +127,7 @@ def retrieval_compute_metrics(eval_prediction) -> dict[str, float]:
         torch.from_numpy(scores),
         torch.from_numpy(relevant),
         pair_values={name: torch.from_numpy(matrix) for name, matrix in values.items()},
+        recall=recall,
     )
 
 
@@ -157,10 +161,11 @@ def score_pairs(
 
 @torch.no_grad()
 def evaluate_retrieval(
-    model, grid, batch_size: int = 256, isd_alignment: str = "singular", progress: bool = True
+    model, grid, batch_size: int = 256, isd_alignment: str = "singular", progress: bool = True, recall=recall_at_k
 ) -> dict[str, float]:
     """Recall@1/5/10 in both directions, the mean ISD and the mean normalised attention entropies of the matched
-    pairs of a ViLT retrieval ``model`` on an ``lanco_hf.data.pairs.ImageTextGrid``."""
+    pairs of a ViLT retrieval ``model`` on an ``lanco_hf.data.pairs.ImageTextGrid``; ``recall`` as in
+    ``retrieval_metrics``."""
     from torch.utils.data import DataLoader
 
     from ..data.pairs import collate_pairs
@@ -177,4 +182,4 @@ def evaluate_retrieval(
         for name, matrix in values.items():
             matrix[text, image] = statistics[name].double().cpu()
         relevant[text, image] = match.bool()
-    return retrieval_metrics(scores, relevant, pair_values=values)
+    return retrieval_metrics(scores, relevant, pair_values=values, recall=recall)

@@ -10,7 +10,7 @@ from its checkpoint) and the lanco card, the same commit ``lanco-hf push`` makes
 
 from __future__ import annotations
 
-from transformers import Trainer
+from transformers import Seq2SeqTrainer, Trainer
 from transformers.trainer_utils import HubStrategy
 
 
@@ -72,3 +72,7 @@ class HubPushMixin:
 
 class LancoTrainer(HubPushMixin, Trainer):
     """transformers' ``Trainer`` whose pushes upload what ``lanco-hf push`` uploads (:class:`HubPushMixin`)."""
+
+
+class LancoSeq2SeqTrainer(HubPushMixin, Seq2SeqTrainer):
+    """transformers' ``Seq2SeqTrainer`` whose pushes upload what ``lanco-hf push`` uploads (:class:`HubPushMixin`)."""

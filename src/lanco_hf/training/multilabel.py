@@ -6,7 +6,6 @@ then weights + tokenizer + model card, a reload through ``AutoModelForSequenceCl
 
 from __future__ import annotations
 
-import functools
 import json
 import time
 from dataclasses import dataclass, field
@@ -31,6 +30,8 @@ from ..data.tokenizer import cached_bpe_tokenizer
 from ..evaluation.multilabel import multilabel_metrics
 from ..hub.methods import methods_of
 from ..hub.model_card import CardContent, CardSpec
+from ..metrics import load as load_metric
+from ..metrics import multilabel_compute_metrics
 from ..modeling import LabelGraphForSequenceClassification, cooccurrence_graph
 from ..modeling.modeling_label_graph import COOCCURRENCE_NORMALIZATIONS
 from ..modeling.validation import check_choice, check_float, check_int
@@ -354,6 +355,7 @@ def run_multilabel_classification(
     )
     tokenizer = build_tokenizer(model_args, data_args, train)
     train_labels = np.asarray(train["labels"], dtype=np.float32)
+    metric = load_metric("multilabel")
     set_seed(training_args.seed)
     model = build_model(model_args, data_args, tokenizer, names, train_labels)
 
@@ -379,7 +381,7 @@ def run_multilabel_classification(
         eval_dataset=splits["validation"],
         data_collator=DataCollatorWithPadding(tokenizer),
         processing_class=tokenizer,
-        compute_metrics=functools.partial(multilabel_metrics, threshold=model.config.threshold),
+        compute_metrics=multilabel_compute_metrics(model.config.threshold, metric),
         optimizers=(optimizer, None),
     )
     train_result = train_safely(trainer, output_dir, resume)
@@ -405,6 +407,10 @@ def run_multilabel_classification(
         }
         for i in shown
     ]
+
+    def scored(scores, labels, threshold):
+        return metric.compute(predictions=scores, references=labels.astype(np.int32), threshold=threshold)
+
     metrics = train_result.metrics
     results = {
         "task": "multilabel_classification",
@@ -416,10 +422,10 @@ def run_multilabel_classification(
         "threshold": model.config.threshold,
         "validation": {
             "size": len(validation_labels),
-            **multilabel_metrics(validation_scores, validation_labels, model.config.threshold),
+            **scored(validation_scores, validation_labels, model.config.threshold),
         },
-        "test": {"size": len(test_labels), **multilabel_metrics(test_scores, test_labels, model.config.threshold)},
-        "test_threshold_0.5": multilabel_metrics(test_scores, test_labels, 0.5),
+        "test": {"size": len(test_labels), **scored(test_scores, test_labels, model.config.threshold)},
+        "test_threshold_0.5": scored(test_scores, test_labels, 0.5),
         "label_graph": model.graph().detach().cpu().tolist(),
         "train_conditional_graph": cooccurrence_graph(torch.tensor(train_labels), "conditional").tolist(),
         "train_cooccurrence_graph": cooccurrence_graph(torch.tensor(train_labels), "column").tolist(),

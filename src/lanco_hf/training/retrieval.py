@@ -5,6 +5,7 @@ test split through the Trainer's ``compute_metrics``, then model + processor + m
 
 from __future__ import annotations
 
+import functools
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from ..evaluation.retrieval import PAIR_VALUES, chance_recall, retrieval_compute
 from ..hub.methods import IAIS
 from ..hub.model_card import CardContent, CardSpec
 from ..losses.iais import ALIGNMENTS
+from ..metrics import retrieval_recall
 from ..modeling import pipeline_retrieval
 from ..modeling.pipeline_retrieval import PIPELINE_SPEC, PIPELINE_TASK
 from ..modeling.validation import check_choice, check_float, check_int
@@ -268,7 +270,7 @@ def run_retrieval(
         train_dataset=ImageTextPairs(*train),
         eval_dataset=grid_of(validation) if validation is not None else None,
         data_collator=collate_pairs,
-        compute_metrics=retrieval_compute_metrics,
+        compute_metrics=functools.partial(retrieval_compute_metrics, recall=retrieval_recall()),
         processing_class=processor,
         callbacks=callbacks,
         iais_alignment=iais_args.alignment,

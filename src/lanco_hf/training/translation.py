@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import numpy as np
 from transformers import (
     AutoConfig,
     AutoModelForSeq2SeqLM,
@@ -20,12 +19,15 @@ from transformers import (
 from ..data.checks import check_data_files, check_text_columns
 from ..data.corpora import CORPORA, load_corpus
 from ..data.tokenizer import cached_bpe_tokenizer
-from ..evaluation.translation import translate, translation_scores
+from ..evaluation.translation import translate
 from ..hub.methods import methods_of, methods_of_loss
 from ..hub.model_card import CardContent, CardSpec
+from ..metrics import load as load_metric
+from ..metrics import translation_compute_metrics
 from .arguments import LossArguments, ModelArguments, TranslationDataArguments
 from .callbacks import LearningCurveCallback, TimeBudgetCallback
 from .checkpoints import average_last_checkpoints
+from .fine_tuning import check_vocabulary
 from .hub_push import HubPushMixin
 from .loss_functions import build_run_loss
 from .run import base_model_of, batch_size, finish_run, optimizer_summary, run_summary, schedule_summary
@@ -74,12 +76,7 @@ def build_tokenizer(data_args: TranslationDataArguments, train_split, model_args
 def build_model(model_args: ModelArguments, tokenizer):
     if model_args.model_name_or_path:
         model = AutoModelForSeq2SeqLM.from_pretrained(model_args.model_name_or_path, **model_args.model_config)
-        embeddings = model.get_input_embeddings().num_embeddings
-        if len(tokenizer) > embeddings:
-            raise ValueError(
-                f"the tokenizer has {len(tokenizer)} tokens but model_name_or_path={model_args.model_name_or_path!r} "
-                f"has {embeddings} input embeddings; use the checkpoint's own tokenizer (leave tokenizer_name unset)"
-            )
+        check_vocabulary(model, tokenizer, model_args.model_name_or_path)
         return model
     token_ids = {
         "vocab_size": len(tokenizer),
@@ -164,6 +161,7 @@ def run_translation(
     with training_args.main_process_first(desc="corpus and tokenizer"):  # under DDP, rank 0 fills the caches
         dataset = load_translation_data(data_args)
         tokenizer = build_tokenizer(data_args, dataset["train"], model_args)
+    bleu_chrf = load_metric("bleu_chrf")
     set_seed(training_args.seed)
     model = build_model(model_args, tokenizer)
     model.generation_config.max_new_tokens = data_args.max_new_tokens
@@ -183,7 +181,9 @@ def run_translation(
         processing_class=tokenizer,
         callbacks=callbacks,
         compute_loss_func=run_loss.compute_loss_func if run_loss else None,
-        compute_metrics=bleu_metrics(tokenizer) if training_args.predict_with_generate else None,
+        compute_metrics=(
+            translation_compute_metrics(tokenizer, bleu_chrf) if training_args.predict_with_generate else None
+        ),
     )
     train_result = train_safely(trainer, output_dir, resume)
     averaged_steps = average_last_checkpoints(
@@ -216,7 +216,7 @@ def run_translation(
             "num_beams": data_args.num_beams,
             "length_penalty": data_args.length_penalty,
             "size": len(test),
-            **translation_scores(beam_hypotheses, references),
+            **bleu_chrf.compute(predictions=beam_hypotheses, references=references),
             "seconds": time.monotonic() - started_beam,
         }
         (output_dir / f"test_translations_beam{data_args.num_beams}.txt").write_text(
@@ -240,9 +240,13 @@ def run_translation(
         "task": "translation",
         "model_type": model.config.model_type,
         "num_parameters": model.num_parameters(),
-        "test": {"size": len(test), "decoding": "greedy", **translation_scores(hypotheses, references)},
+        "test": {
+            "size": len(test),
+            "decoding": "greedy",
+            **bleu_chrf.compute(predictions=hypotheses, references=references),
+        },
         "test_beam": beam,
-        "copy_source_baseline": translation_scores(sources, references),
+        "copy_source_baseline": bleu_chrf.compute(predictions=sources, references=references),
         "train_steps": trainer.state.global_step,
         "averaged_checkpoints": averaged_steps,
         "validation_curve": curve.points,
@@ -272,21 +276,6 @@ def run_translation(
         report=_report(results, examples, again, type(reloaded).__name__, output_dir),
         trainer=trainer,
     )
-
-
-def bleu_metrics(tokenizer):
-    """``compute_metrics`` of a ``Seq2SeqTrainer`` with ``predict_with_generate=True``: corpus BLEU / chrF of the
-    generated validation translations (what ``eval_strategy="steps"`` logs as ``eval_bleu`` / ``eval_chrf``)."""
-
-    def compute_metrics(prediction):
-        predictions, labels = prediction.predictions, prediction.label_ids
-        predictions = np.where(predictions < 0, tokenizer.pad_token_id, predictions)
-        labels = np.where(labels < 0, tokenizer.pad_token_id, labels)
-        hypotheses = [text.strip() for text in tokenizer.batch_decode(predictions, skip_special_tokens=True)]
-        references = [text.strip() for text in tokenizer.batch_decode(labels, skip_special_tokens=True)]
-        return translation_scores(hypotheses, references)
-
-    return compute_metrics
 
 
 def _describe(dataset, data_args: TranslationDataArguments) -> str:
