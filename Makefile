@@ -33,8 +33,9 @@ ROOT = if [ "$$(id -u)" = 0 ]; then AS_ROOT=""; ROOT_OK=1; \
 
 .PHONY: main test setup data debian-packages emoji-data tuxpaint-data browser style lint help
 
+# --resume: a first call trains, an interrupted one continues from its last checkpoint, a finished one does nothing
 main: $(STAMPS)/installed debian-packages  ## set up what the main job needs (no emoji / Tux Paint data), then train it
-	$(VENV)/bin/lanco-hf train configs/explicit_sparse_bible.yaml
+	$(VENV)/bin/lanco-hf train configs/explicit_sparse_bible.yaml --resume
 
 test: setup browser  ## set up, then run the whole test suite on both cores
 	$(PY) -m pytest -n 2

@@ -34,6 +34,7 @@ from .run import (
     base_model_of,
     batch_size,
     finish_run,
+    image_widget_card_data,
     optimizer_summary,
     run_summary,
     save_widget_image,
@@ -193,21 +194,11 @@ def zero_shot_accuracy(
 def clip_card(config, results: dict) -> CardContent:
     """The CLIP card: zero-shot accuracy of the held-out images (``results["zero_shot"]``: ``test_accuracy``,
     ``chance``, ``classes``, ``test_size``, ``templates``) and the openness method."""
-    widget = results["card"].get("widget")  # the Hub's zero-shot widget: an image and its candidate labels
     return CardContent(
         metrics={"accuracy": results["zero_shot"]["test_accuracy"]},
         methods=[CLIP_OPENNESS],
-        card_data={
-            "widget": [
-                {
-                    "src": widget["image"],
-                    "candidate_labels": ", ".join(widget["candidate_labels"]),
-                    "example_title": widget["title"],
-                }
-            ]
-        }
-        if widget
-        else {},
+        # the Hub's zero-shot widget: an image and its candidate labels
+        card_data=image_widget_card_data(results["card"].get("widget")),
         variables={"num_parameters": f"{results['num_parameters']:,}", "zero_shot": results["zero_shot"]},
     )
 

@@ -35,6 +35,7 @@ from .run import (
     batch_size,
     epochs_summary,
     finish_run,
+    image_widget_card_data,
     optimizer_summary,
     run_summary,
     save_widget_image,
@@ -119,12 +120,11 @@ def image_classification_card(config, results: dict) -> CardContent:
     methods = methods_of_loss(loss)
     names = [config.id2label[i] for i in range(len(results["class_counts"]))]
     loss_name = f" trained with the {methods[0].name.lower()}" if methods else ""
-    widget = results["card"].get("widget")  # the Hub's image widget: an example image uploaded with the repo
     return CardContent(
         metrics={"accuracy": test["accuracy"], "mean_class_accuracy": test["mean_class_accuracy"]},
         methods=methods,
         tags=["encouraging-loss"] if methods else [],
-        card_data={"widget": [{"src": widget["image"], "example_title": widget["title"]}]} if widget else {},
+        card_data=image_widget_card_data(results["card"].get("widget")),  # an example image uploaded with the repo
         variables={
             "description": f"A {config.model_type} image classifier ({len(names)} classes){loss_name}.",
             "from_scratch": True,

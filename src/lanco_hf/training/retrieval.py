@@ -41,6 +41,7 @@ from .run import (
     batch_size,
     enum_value,
     finish_run,
+    image_widget_card_data,
     optimizer_summary,
     run_summary,
     save_widget_image,
@@ -192,22 +193,12 @@ def retrieval_card(config, results: dict) -> CardContent:
     test, chance, iais = results["test"], results["chance"], results.get("iais")
     metrics = {name: value for name, value in test.items() if name != "size"}
     regulariser = f" with the IAIS regulariser ({iais['alignment']} alignment)" if iais else " (no IAIS regulariser)"
-    widget = results["card"].get("widget")  # the Hub's zero-shot widget: an image and captions to rank for it
     return CardContent(
         metrics=metrics,
         methods=[IAIS] if iais else [],
         tags=["iais"] if iais else [],
-        card_data={
-            "widget": [
-                {
-                    "src": widget["image"],
-                    "candidate_labels": ", ".join(widget["candidate_labels"]),
-                    "example_title": widget["title"],
-                }
-            ]
-        }
-        if widget
-        else {},
+        # the Hub's zero-shot widget: an image and captions to rank for it
+        card_data=image_widget_card_data(results["card"].get("widget")),
         variables={
             "description": f"A single-stream {config.model_type} image-text retrieval model{regulariser}.",
             "eval_size": test["size"],

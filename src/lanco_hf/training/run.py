@@ -109,3 +109,14 @@ def save_widget_image(image, output_dir: str | Path) -> str:
     and return its file name, which the card's ``widget`` names."""
     image.convert("RGB").save(Path(output_dir) / WIDGET_IMAGE)
     return WIDGET_IMAGE
+
+
+def image_widget_card_data(widget: dict | None) -> dict:
+    """The card metadata of a run's image widget (``results["card"]["widget"]``: ``image``, ``title`` and, for the
+    zero-shot widget, ``candidate_labels``) in the Hub's form; ``{}`` for a run without one."""
+    if not widget:
+        return {}
+    example = {"src": widget["image"]}
+    if "candidate_labels" in widget:
+        example["candidate_labels"] = ", ".join(widget["candidate_labels"])
+    return {"widget": [{**example, "example_title": widget["title"]}]}
