@@ -23,7 +23,6 @@ The encouraging loss (``--loss encouraging --log_end 0.5``) trains single-label 
 
 import logging
 import os
-import sys
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -32,20 +31,21 @@ from transformers import (
     AutoModelForSequenceClassification,
     AutoTokenizer,
     DataCollatorWithPadding,
-    HfArgumentParser,
     TrainingArguments,
     set_seed,
 )
 
 import lanco_hf
 from lanco_hf.data.wordpiece import train_wordpiece_tokenizer
+from lanco_hf.modeling.validation import check_float, check_int
 from lanco_hf.training.fine_tuning import (
+    DataFileArguments,
     LossScriptArguments,
     ModelArguments,
     check_vocabulary,
     classifier_from_pretrained,
     config_from_scratch,
-    load_raw_datasets,
+    parse_script_arguments,
 )
 from lanco_hf.training.hub_push import LancoTrainer
 
@@ -53,12 +53,7 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass
-class DataTrainingArguments:
-    dataset_name: str | None = field(default=None, metadata={"help": "A `datasets` name."})
-    dataset_config_name: str | None = field(default=None, metadata={"help": "Configuration of the dataset."})
-    train_file: str | None = field(default=None, metadata={"help": "Training examples (JSON Lines or CSV)."})
-    validation_file: str | None = field(default=None, metadata={"help": "Validation examples (JSON Lines or CSV)."})
-    test_file: str | None = field(default=None, metadata={"help": "Test examples (JSON Lines or CSV)."})
+class DataTrainingArguments(DataFileArguments):
     text_column_names: str = field(
         default="text", metadata={"help": "The text column, or several separated by commas (joined with a space)."}
     )
@@ -75,13 +70,10 @@ class DataTrainingArguments:
     )
 
     def __post_init__(self):
-        if self.max_seq_length < 1:
-            raise ValueError(f"max_seq_length={self.max_seq_length} is out of range; allowed: >= 1")
+        check_int("max_seq_length", self.max_seq_length, 1)
         for name in ("max_train_samples", "max_eval_samples", "max_predict_samples"):
-            if getattr(self, name) is not None and getattr(self, name) < 1:
-                raise ValueError(f"{name}={getattr(self, name)} is out of range; allowed: >= 1 or unset")
-        if self.threshold is not None and not 0 <= self.threshold <= 1:
-            raise ValueError(f"threshold={self.threshold} is out of range; allowed: [0, 1]")
+            check_int(name, getattr(self, name), 1, allow_none=True)
+        check_float("threshold", self.threshold, 0.0, 1.0, allow_none=True)
 
 
 def label_names(raw, column: str, multi_label: bool) -> list:
@@ -137,18 +129,10 @@ ARGUMENTS = (ModelArguments, DataTrainingArguments, TrainingArguments, LossScrip
 
 
 def main(args: list[str] | None = None) -> dict:
-    parser = HfArgumentParser(ARGUMENTS)
-    if args is None and len(sys.argv) == 2 and sys.argv[1].endswith(".json"):
-        model_args, data_args, training_args, loss_args = parser.parse_json_file(os.path.abspath(sys.argv[1]))
-    else:
-        model_args, data_args, training_args, loss_args = parser.parse_args_into_dataclasses(args)
-    logging.basicConfig(
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=training_args.get_process_log_level()
-    )
+    model_args, data_args, training_args, loss_args = parse_script_arguments(ARGUMENTS, args)
     set_seed(training_args.seed)
 
-    files = {"train": data_args.train_file, "validation": data_args.validation_file, "test": data_args.test_file}
-    raw = load_raw_datasets(data_args.dataset_name, data_args.dataset_config_name, files)
+    raw = data_args.load_raw_datasets()
     text_columns = [name.strip() for name in data_args.text_column_names.split(",")]
     label_column = data_args.label_column_name
     for name, split in raw.items():

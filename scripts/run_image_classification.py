@@ -20,7 +20,6 @@ processor (``--image_processor_name``, the checkpoint's own, or a new one of ``-
 
 import logging
 import os
-import sys
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,19 +28,20 @@ from datasets import Image
 from transformers import (
     AutoImageProcessor,
     AutoModelForImageClassification,
-    HfArgumentParser,
     TrainingArguments,
     ViTImageProcessorPil,
     set_seed,
 )
 
 import lanco_hf
+from lanco_hf.modeling.validation import check_int
 from lanco_hf.training.fine_tuning import (
+    DataFileArguments,
     LossScriptArguments,
     ModelArguments,
     classifier_from_pretrained,
     config_from_scratch,
-    load_raw_datasets,
+    parse_script_arguments,
 )
 from lanco_hf.training.hub_push import LancoTrainer
 
@@ -49,12 +49,7 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass
-class DataTrainingArguments:
-    dataset_name: str | None = field(default=None, metadata={"help": "A `datasets` name."})
-    dataset_config_name: str | None = field(default=None, metadata={"help": "Configuration of the dataset."})
-    train_file: str | None = field(default=None, metadata={"help": "Training examples (JSON Lines or CSV)."})
-    validation_file: str | None = field(default=None, metadata={"help": "Validation examples (JSON Lines or CSV)."})
-    test_file: str | None = field(default=None, metadata={"help": "Test examples (JSON Lines or CSV)."})
+class DataTrainingArguments(DataFileArguments):
     image_column_name: str = field(default="image", metadata={"help": "The image column (images or file paths)."})
     label_column_name: str = field(default="label", metadata={"help": "The label column (names or ids)."})
     image_processor_name: str | None = field(
@@ -67,17 +62,15 @@ class DataTrainingArguments:
     max_eval_samples: int | None = field(default=None, metadata={"help": "Evaluate on the first N images."})
 
     def __post_init__(self):
-        if self.image_size < 1:
-            raise ValueError(f"image_size={self.image_size} is out of range; allowed: >= 1")
+        check_int("image_size", self.image_size, 1)
         for name in ("max_train_samples", "max_eval_samples"):
-            if getattr(self, name) is not None and getattr(self, name) < 1:
-                raise ValueError(f"{name}={getattr(self, name)} is out of range; allowed: >= 1 or unset")
+            check_int(name, getattr(self, name), 1, allow_none=True)
 
 
 def load_images(data_args: DataTrainingArguments):
     """The splits with an ``Image`` column; local files' paths are resolved against their data file's folder."""
-    files = {"train": data_args.train_file, "validation": data_args.validation_file, "test": data_args.test_file}
-    raw = load_raw_datasets(data_args.dataset_name, data_args.dataset_config_name, files)
+    files = data_args.data_files
+    raw = data_args.load_raw_datasets()
     column = data_args.image_column_name
     for name, split in raw.items():
         if column not in split.column_names or data_args.label_column_name not in split.column_names:
@@ -116,14 +109,7 @@ ARGUMENTS = (ModelArguments, DataTrainingArguments, TrainingArguments, LossScrip
 
 
 def main(args: list[str] | None = None) -> dict:
-    parser = HfArgumentParser(ARGUMENTS)
-    if args is None and len(sys.argv) == 2 and sys.argv[1].endswith(".json"):
-        model_args, data_args, training_args, loss_args = parser.parse_json_file(os.path.abspath(sys.argv[1]))
-    else:
-        model_args, data_args, training_args, loss_args = parser.parse_args_into_dataclasses(args)
-    logging.basicConfig(
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=training_args.get_process_log_level()
-    )
+    model_args, data_args, training_args, loss_args = parse_script_arguments(ARGUMENTS, args)
     set_seed(training_args.seed)
     training_args.remove_unused_columns = False  # the transform reads the image column
 

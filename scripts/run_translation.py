@@ -23,7 +23,6 @@ Train from scratch (a joint BPE is trained on the training split), with the enco
 
 import logging
 import os
-import sys
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -31,38 +30,35 @@ from transformers import (
     AutoModelForSeq2SeqLM,
     AutoTokenizer,
     DataCollatorForSeq2Seq,
-    HfArgumentParser,
     Seq2SeqTrainingArguments,
     set_seed,
 )
 
 import lanco_hf
+from lanco_hf.data.corpora import CORPORA, flatten_translation, load_corpus
 from lanco_hf.data.tokenizer import cached_bpe_tokenizer
+from lanco_hf.modeling.validation import check_int
 from lanco_hf.training.fine_tuning import (
+    DataFileArguments,
     LossScriptArguments,
     ModelArguments,
     check_vocabulary,
     config_from_scratch,
-    load_raw_datasets,
+    parse_script_arguments,
 )
 from lanco_hf.training.hub_push import LancoSeq2SeqTrainer
 
 logger = logging.getLogger(__name__)
 
-LOCAL_DATASETS = ("bible_en_es",)  # built offline by lanco_hf.data
-
 
 @dataclass
-class DataTrainingArguments:
+class DataTrainingArguments(DataFileArguments):
+    dataset_name: str | None = field(
+        default=None,
+        metadata={"help": "A `datasets` name, or a lanco-hf corpus built offline (lanco_hf.data.load_corpus)."},
+    )
     source_lang: str = field(default="en", metadata={"help": "Source language id (a key of the translation pairs)."})
     target_lang: str = field(default="es", metadata={"help": "Target language id."})
-    dataset_name: str | None = field(
-        default=None, metadata={"help": f"A `datasets` name, or {', '.join(LOCAL_DATASETS)} (offline)."}
-    )
-    dataset_config_name: str | None = field(default=None, metadata={"help": "Configuration of the dataset."})
-    train_file: str | None = field(default=None, metadata={"help": "Training pairs (JSON Lines or CSV)."})
-    validation_file: str | None = field(default=None, metadata={"help": "Validation pairs (JSON Lines or CSV)."})
-    test_file: str | None = field(default=None, metadata={"help": "Test pairs (JSON Lines or CSV)."})
     preprocessing_num_workers: int | None = field(default=None, metadata={"help": "Processes for tokenization."})
     max_source_length: int = field(default=128, metadata={"help": "Source sentences are cut at this many tokens."})
     max_target_length: int = field(default=128, metadata={"help": "Target sentences are cut at this many tokens."})
@@ -82,8 +78,7 @@ class DataTrainingArguments:
 
     def __post_init__(self):
         for name in ("max_source_length", "max_target_length"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name}={getattr(self, name)} is out of range; allowed: >= 1")
+            check_int(name, getattr(self, name), 1)
         for name in (
             "val_max_target_length",
             "num_beams",
@@ -91,26 +86,20 @@ class DataTrainingArguments:
             "max_eval_samples",
             "max_predict_samples",
         ):
-            if getattr(self, name) is not None and getattr(self, name) < 1:
-                raise ValueError(f"{name}={getattr(self, name)} is out of range; allowed: >= 1 or unset")
+            check_int(name, getattr(self, name), 1, allow_none=True)
         if self.val_max_target_length is None:
             self.val_max_target_length = self.max_target_length
 
 
 def load_pairs(data_args: DataTrainingArguments):
     """The splits as a ``DatasetDict`` with one column per language (the Hub's ``translation`` column flattened)."""
-    if data_args.dataset_name in LOCAL_DATASETS:
-        from lanco_hf.data.bible import bible_translation_dataset
-
-        raw = bible_translation_dataset()
+    if data_args.dataset_name in CORPORA:
+        raw = load_corpus(data_args.dataset_name)
     else:
-        files = {"train": data_args.train_file, "validation": data_args.validation_file, "test": data_args.test_file}
-        raw = load_raw_datasets(data_args.dataset_name, data_args.dataset_config_name, files)
+        raw = data_args.load_raw_datasets()
+    raw = flatten_translation(raw)
     languages = [data_args.source_lang, data_args.target_lang]
     for name, split in raw.items():
-        if "translation" in split.column_names:
-            split = split.map(lambda row: {lang: row["translation"][lang] for lang in languages})
-            raw[name] = split
         missing = [lang for lang in languages if lang not in split.column_names]
         if missing:
             raise ValueError(
@@ -167,14 +156,7 @@ ARGUMENTS = (ModelArguments, DataTrainingArguments, Seq2SeqTrainingArguments, Lo
 
 
 def main(args: list[str] | None = None) -> dict:
-    parser = HfArgumentParser(ARGUMENTS)
-    if args is None and len(sys.argv) == 2 and sys.argv[1].endswith(".json"):
-        model_args, data_args, training_args, loss_args = parser.parse_json_file(os.path.abspath(sys.argv[1]))
-    else:
-        model_args, data_args, training_args, loss_args = parser.parse_args_into_dataclasses(args)
-    logging.basicConfig(
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=training_args.get_process_log_level()
-    )
+    model_args, data_args, training_args, loss_args = parse_script_arguments(ARGUMENTS, args)
     logger.info(f"lanco-hf {lanco_hf.__version__}; training parameters {training_args}")
     set_seed(training_args.seed)
 

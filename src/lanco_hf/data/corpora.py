@@ -156,6 +156,21 @@ def get_corpus(name: str) -> Corpus:
     return CORPORA[name]
 
 
+def flatten_translation(dataset):
+    """``dataset`` (a ``DatasetDict``) with the Hub's ``translation`` column (``{"en": ..., "es": ...}`` per row)
+    replaced by one text column per language; splits without that column are returned as they are."""
+    from datasets import DatasetDict
+
+    return DatasetDict(
+        {
+            name: split.map(lambda row: row["translation"], remove_columns=["translation"])
+            if "translation" in split.column_names
+            else split
+            for name, split in dataset.items()
+        }
+    )
+
+
 def load_corpus(name: str, **kwargs):
     """The corpus ``name`` as a ``datasets.DatasetDict`` with proper features (see the module docstring);
     ``kwargs`` go to its builder (e.g. ``validation_fraction``). Builds offline from the installed sources (each

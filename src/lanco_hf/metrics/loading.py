@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..modeling.validation import check_choice
+
 METRICS = ("multilabel", "retrieval", "bleu_chrf", "classification")
 
 
 def path(name: str) -> str:
     """The folder of the ``evaluate`` module ``name`` (one of ``METRICS``), for ``evaluate.load(path(name))``."""
-    if name not in METRICS:
-        raise ValueError(f"name={name!r} is not a lanco metric; allowed values: {', '.join(map(repr, METRICS))}")
+    check_choice("name", name, METRICS)
     return str(Path(__file__).parent / name)
 
 

@@ -7,11 +7,14 @@ or a ``datasets`` name as a ``DatasetDict``, and a config built from ``--config_
 from __future__ import annotations
 
 import json
+import logging
+import os
 import re
+import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from transformers import AutoConfig, PreTrainedConfig
+from transformers import AutoConfig, HfArgumentParser, PreTrainedConfig, TrainingArguments
 
 from ..modeling.validation import check_choice
 from .arguments import LossArguments
@@ -19,6 +22,43 @@ from .bonus_schedule import SCHEDULES
 from .loss_functions import LOSSES, RunLoss, build_run_loss
 
 DATA_FILE_EXTENSIONS = {".json": "json", ".jsonl": "json", ".csv": "csv"}
+
+
+def parse_script_arguments(arguments: tuple, args: list[str] | None = None) -> tuple:
+    """The dataclasses ``arguments`` parsed by ``HfArgumentParser`` from ``args`` (default: the command line, or the
+    one JSON file of every setting it names, as in transformers' examples), in order; logging is set up at the
+    process log level of the ``TrainingArguments`` among them."""
+    parser = HfArgumentParser(arguments)
+    if args is None and len(sys.argv) == 2 and sys.argv[1].endswith(".json"):
+        parsed = parser.parse_json_file(os.path.abspath(sys.argv[1]))
+    else:
+        parsed = parser.parse_args_into_dataclasses(args)
+    training_args = next(item for item in parsed if isinstance(item, TrainingArguments))
+    logging.basicConfig(
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=training_args.get_process_log_level()
+    )
+    return tuple(parsed)
+
+
+@dataclass
+class DataFileArguments:
+    """Where a script's examples come from: a ``datasets`` name or local JSON Lines / CSV files (each script's data
+    dataclass extends this with its columns and lengths)."""
+
+    dataset_name: str | None = field(default=None, metadata={"help": "A `datasets` name."})
+    dataset_config_name: str | None = field(default=None, metadata={"help": "Configuration of the dataset."})
+    train_file: str | None = field(default=None, metadata={"help": "Training examples (JSON Lines or CSV)."})
+    validation_file: str | None = field(default=None, metadata={"help": "Validation examples (JSON Lines or CSV)."})
+    test_file: str | None = field(default=None, metadata={"help": "Test examples (JSON Lines or CSV)."})
+
+    @property
+    def data_files(self) -> dict[str, str | None]:
+        """Split name -> local file (``None`` where unset)."""
+        return {"train": self.train_file, "validation": self.validation_file, "test": self.test_file}
+
+    def load_raw_datasets(self):
+        """The splits as a ``DatasetDict`` (:func:`load_raw_datasets` of the name or the files)."""
+        return load_raw_datasets(self.dataset_name, self.dataset_config_name, self.data_files)
 
 
 @dataclass

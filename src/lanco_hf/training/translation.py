@@ -17,7 +17,7 @@ from transformers import (
 )
 
 from ..data.checks import check_data_files, check_text_columns
-from ..data.corpora import CORPORA, load_corpus
+from ..data.corpora import CORPORA, flatten_translation, load_corpus
 from ..data.tokenizer import cached_bpe_tokenizer
 from ..evaluation.translation import translate
 from ..hub.methods import methods_of, methods_of_loss
@@ -52,8 +52,7 @@ def load_translation_data(data_args: TranslationDataArguments):
 
         check_data_files(data_args.dataset)
         dataset = load_dataset(data_args.dataset, data_args.dataset_config)
-    if "translation" in dataset["train"].column_names:
-        dataset = dataset.map(lambda row: row["translation"], remove_columns=["translation"])
+    dataset = flatten_translation(dataset)
     for split in ("train", "test"):
         if split not in dataset:
             raise ValueError(f"dataset {data_args.dataset!r} has no {split!r} split; it has {list(dataset)}")
