@@ -42,6 +42,7 @@ from lanco_hf.training.fine_tuning import (
     classifier_from_pretrained,
     config_from_scratch,
     parse_script_arguments,
+    push_or_write_card,
 )
 from lanco_hf.training.hub_push import LancoTrainer
 
@@ -195,13 +196,7 @@ def main(args: list[str] | None = None) -> dict:
                 f.write("index\tprediction\n")
                 f.writelines(f"{i}\t{names[c]}\n" for i, c in enumerate(chosen))
 
-    card = {"finetuned_from": model_args.model_name_or_path, "tasks": "image-classification"}
-    if data_args.dataset_name:
-        card.update(dataset_tags=data_args.dataset_name, dataset=data_args.dataset_name)
-    if training_args.push_to_hub:
-        trainer.push_to_hub(**card)
-    elif training_args.do_train:
-        trainer.create_model_card(**card)
+    push_or_write_card(trainer, model_args, data_args, "image-classification")
     return results
 
 

@@ -45,6 +45,7 @@ from lanco_hf.training.fine_tuning import (
     check_vocabulary,
     config_from_scratch,
     parse_script_arguments,
+    push_or_write_card,
 )
 from lanco_hf.training.hub_push import LancoSeq2SeqTrainer
 
@@ -253,14 +254,7 @@ def main(args: list[str] | None = None) -> dict:
             with open(os.path.join(training_args.output_dir, "generated_predictions.txt"), "w", encoding="utf-8") as f:
                 f.write("\n".join(hypotheses) + "\n")
 
-    card = {"finetuned_from": model_args.model_name_or_path, "tasks": "translation"}
-    if data_args.dataset_name:
-        card.update(dataset_tags=data_args.dataset_name, dataset=data_args.dataset_name)
-    card["language"] = [source, target]
-    if training_args.push_to_hub:
-        trainer.push_to_hub(**card)
-    elif training_args.do_train:
-        trainer.create_model_card(**card)
+    push_or_write_card(trainer, model_args, data_args, "translation", language=[source, target])
     return results
 
 

@@ -40,6 +40,18 @@ def parse_script_arguments(arguments: tuple, args: list[str] | None = None) -> t
     return tuple(parsed)
 
 
+def push_or_write_card(trainer, model_args, data_args, task: str, **card) -> None:
+    """The end of a script: with ``--push_to_hub`` the lanco Trainer's push (the lanco card, no pickle); else, after
+    training, transformers' card in ``output_dir`` with the base model, ``task``, the dataset and ``card``."""
+    if trainer.args.push_to_hub:
+        trainer.push_to_hub()
+    elif trainer.args.do_train:
+        card = {"finetuned_from": model_args.model_name_or_path, "tasks": task, **card}
+        if data_args.dataset_name:
+            card.update(dataset_tags=data_args.dataset_name, dataset=data_args.dataset_name)
+        trainer.create_model_card(**card)
+
+
 @dataclass
 class DataFileArguments:
     """Where a script's examples come from: a ``datasets`` name or local JSON Lines / CSV files (each script's data
