@@ -74,11 +74,12 @@ CLAIM = (
 
 
 def train_arm(arm: str, seed: int, overrides: list[str], folder: Path, ablation: bool = False) -> dict:
-    """One run of ``arm`` with ``seed`` in ``folder`` (reused when already run with these settings), plus its final
-    ranking loss."""
+    """One run of ``arm`` with ``seed`` in ``folder`` (reused when already run with these settings; an interrupted run
+    of the official protocol continues from its last checkpoint), plus its final ranking loss."""
     output_dir = folder / (("inbatch_" if ablation else "") + arm.replace(" ", "_")) / f"seed{seed}"
     config = (ABLATION_ARMS if ablation else ARMS)[arm]
-    return _with_final_rank_loss(output_dir, train(config, output_dir, [f"seed={seed}", *overrides]))
+    results = train(config, output_dir, [f"seed={seed}", *overrides], resume=not ablation)
+    return _with_final_rank_loss(output_dir, results)
 
 
 def _with_final_rank_loss(output_dir: Path, results: dict) -> dict:

@@ -1,6 +1,7 @@
 """The main job against a fair baseline: transformers' own ``MarianMTModel`` (``configs/marian_bible.yaml``), the plain
 lanco Transformer (dense attention, ``configs/transformer_bible.yaml``) and the Explicit Sparse Transformer
-(``configs/explicit_sparse_bible.yaml``, the main job), all of the same size, trained by ``lanco-hf train`` for the
+(``configs/explicit_sparse_bible.yaml``, the main job), all of the main job's shape (its ``model_config`` width,
+depth, heads and FFN are passed to every arm as overrides), trained by ``lanco-hf train`` for the
 same number of steps on the same Bible EN→ES data with the same tokenizer (the cached joint BPE), each with the
 training settings that suit it. Validation BLEU is computed every ``--eval-steps`` steps (greedy, through
 ``Seq2SeqTrainer``'s ``predict_with_generate``), giving learning curves against steps and against training time;
@@ -23,31 +24,39 @@ import torch
 import yaml
 
 from .common import interleaved_median
-from .replication import RESULTS_DIR, ROOT, mean_std, runs_dir, train, write_results
+from .replication import RESULTS_DIR, ROOT, TRANSLATION_QUICK, mean_std, runs_dir, train, write_results
 
 ARMS = {  # stem (for --arms): (name, config)
     "marian": ("Marian (transformers MarianMTModel, post-norm)", "configs/marian_bible.yaml"),
     "transformer": ("lanco Transformer (dense attention)", "configs/transformer_bible.yaml"),
     "explicit_sparse": ("Explicit Sparse Transformer (top-k 8), the main job", "configs/explicit_sparse_bible.yaml"),
 }
-QUICK = [
-    "max_steps=4",
-    "warmup_steps=2",
-    "max_train_samples=256",
-    "max_test_samples=12",
-    "max_new_tokens=16",
-    "num_examples_to_show=1",
-    "average_checkpoints=1",
-    "model_config.d_model=64",
-    "model_config.encoder_ffn_dim=128",
-    "model_config.decoder_ffn_dim=128",
-    "model_config.encoder_layers=2",
-    "model_config.decoder_layers=2",
-]
+
+
+SHAPE = (
+    "d_model",
+    "encoder_layers",
+    "decoder_layers",
+    "encoder_attention_heads",
+    "decoder_attention_heads",
+    "encoder_ffn_dim",
+    "decoder_ffn_dim",
+)
+
+
+def main_job_config() -> dict:
+    return yaml.safe_load((ROOT / ARMS["explicit_sparse"][1]).read_text())
 
 
 def main_job_steps() -> int:
-    return yaml.safe_load((ROOT / ARMS["explicit_sparse"][1]).read_text())["max_steps"]
+    return main_job_config()["max_steps"]
+
+
+def main_job_shape() -> list[str]:
+    """Overrides giving every arm the main job's shape (width, depth, heads, FFN), so the three models are of the
+    same size whatever the main job's config says."""
+    model_config = main_job_config()["model_config"]
+    return [f"model_config.{key}={model_config[key]}" for key in SHAPE]
 
 
 def generation_speed(run_dirs: dict[str, str], sources: list[str], repeats: int) -> dict[str, dict[str, float]]:
@@ -183,7 +192,8 @@ def main(argv: list[str] | None = None) -> None:
         "generation_num_beams=1",
         "per_device_eval_batch_size=64",
         "num_beams=5",
-        *(QUICK if args.quick else []),
+        *main_job_shape(),
+        *(TRANSLATION_QUICK if args.quick else []),
     ]
     folder = runs_dir("main_job_vs_marian", args.quick)
     arms = args.arms or list(ARMS)

@@ -17,6 +17,21 @@ from lanco_hf.cli import main
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = ROOT / "benchmarks" / "results"
 RUNS_DIR = ROOT / "runs" / "benchmarks"
+# ``--quick`` for the translation benchmarks: tiny models on a few verses, a smoke test of the pipeline, not a result
+TRANSLATION_QUICK = [
+    "max_steps=4",
+    "warmup_steps=2",
+    "max_train_samples=256",
+    "max_test_samples=12",
+    "max_new_tokens=16",
+    "num_examples_to_show=1",
+    "average_checkpoints=1",
+    "model_config.d_model=64",
+    "model_config.encoder_ffn_dim=128",
+    "model_config.decoder_ffn_dim=128",
+    "model_config.encoder_layers=2",
+    "model_config.decoder_layers=2",
+]
 
 
 def runs_dir(name: str, quick: bool) -> Path:

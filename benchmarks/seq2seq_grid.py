@@ -24,7 +24,7 @@ import argparse
 import json
 from dataclasses import dataclass, field
 
-from .replication import RESULTS_DIR, mean_std, runs_dir, train, write_results
+from .replication import RESULTS_DIR, TRANSLATION_QUICK, mean_std, runs_dir, train, write_results
 
 
 @dataclass(frozen=True)
@@ -131,22 +131,7 @@ ARMS = {
         ),
     ]
 }
-QUICK = [
-    "max_steps=4",
-    "warmup_steps=2",
-    "max_train_samples=256",
-    "max_test_samples=12",
-    "max_new_tokens=16",
-    "num_examples_to_show=1",
-    "average_checkpoints=1",
-    "eval_steps=2",
-    "save_steps=2",
-    "model_config.d_model=64",
-    "model_config.encoder_ffn_dim=128",
-    "model_config.decoder_ffn_dim=128",
-    "model_config.encoder_layers=2",
-    "model_config.decoder_layers=2",
-]
+QUICK = [*TRANSLATION_QUICK, "eval_steps=2", "save_steps=2"]
 DEFAULT_STEPS = 1500
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import argparse
 
-from .replication import fmt, runs_dir, train, translation_summary, write_results
+from .replication import TRANSLATION_QUICK, fmt, runs_dir, train, translation_summary, write_results
 
 ARCHITECTURES = {  # name: (config, paper's claim); --architectures takes the config's stem (transformer, muse, ...)
     "Transformer (= cross-view 'last')": (
@@ -83,19 +83,7 @@ def main(argv: list[str] | None = None) -> None:
     seeds = args.seeds or ([1] if args.quick else [1, 2, 3])
     common = ["max_train_minutes=null", "save_strategy=no", "disable_tqdm=true"]
     if args.quick:
-        common += [
-            "max_steps=4",
-            "warmup_steps=2",
-            "max_train_samples=256",
-            "max_test_samples=12",
-            "max_new_tokens=16",
-            "num_examples_to_show=1",
-            "model_config.d_model=64",
-            "model_config.encoder_ffn_dim=128",
-            "model_config.decoder_ffn_dim=128",
-            "model_config.encoder_layers=2",
-            "model_config.decoder_layers=2",
-        ]
+        common += TRANSLATION_QUICK
         budget = "QUICK MODE (4 steps, d_model 64, 2+2 layers, 256 training / 12 test verses): checks the pipeline only"
     else:
         common += [f"max_steps={args.steps}"]
