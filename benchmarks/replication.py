@@ -1,7 +1,7 @@
 """Shared pieces of the replications: ``lanco-hf train`` runs that are reused when a finished run with the same
-config content and settings is already on disk (so an interrupted replication continues where it stopped, and a
-replication can be split over processes), mean ± sample standard deviation over seeds, and the JSON + Markdown
-result files."""
+settings (the config with its overrides applied) is already on disk (so an interrupted replication continues where
+it stopped, and a replication can be split over processes), mean ± sample standard deviation over seeds, and the
+JSON + Markdown result files."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import statistics
 from pathlib import Path
 
 from lanco_hf.cli import main
+from lanco_hf.training.arguments import load_run_config
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = ROOT / "benchmarks" / "results"
@@ -42,28 +43,51 @@ def runs_dir(name: str, quick: bool) -> Path:
 
 def train(config: str, output_dir: Path, overrides: list[str], resume: bool = False) -> dict:
     """``lanco-hf train CONFIG output_dir=... OVERRIDES`` (CONFIG relative to the repository root); returns its
-    ``results.json``. A run folder holding the results of exactly these settings and this config file content is
-    reused instead of trained again; with ``resume``, a run of these settings that was interrupted continues from its
-    last complete checkpoint (``lanco-hf train --resume``) instead of starting over."""
+    ``results.json``. A run folder holding the results of exactly these settings (the config's values with the
+    overrides applied: a comment edited in the config changes nothing) is reused instead of trained again; with
+    ``resume``, a run of these settings that was interrupted continues from its last complete checkpoint
+    (``lanco-hf train --resume``) instead of starting over."""
     from lanco_hf.training.checkpoints import last_complete_checkpoint
 
     settings = [f"output_dir={output_dir}", *overrides]
-    signature = [config, hashlib.sha256((ROOT / config).read_bytes()).hexdigest(), *settings]
     marker = output_dir / "benchmark_settings.json"
     results_path = output_dir / "results.json"
-    same_settings = marker.exists() and json.loads(marker.read_text()) == signature
+    same_settings = _signed_with(marker, config, overrides, settings)
     if results_path.exists() and same_settings:
         print(f"reusing {output_dir}")
         return json.loads(results_path.read_text())
     continuing = resume and same_settings and last_complete_checkpoint(output_dir) is not None
     results_path.unlink(missing_ok=True)  # another settings' results: never read back as this run's
     output_dir.mkdir(parents=True, exist_ok=True)
-    marker.write_text(json.dumps(signature) + "\n")
+    marker.write_text(json.dumps(run_signature(config, overrides)) + "\n")
     print(f"lanco-hf train {config} {' '.join(settings)}{' --resume' if continuing else ''}", flush=True)
     log = io.StringIO()
     with contextlib.redirect_stdout(log):
         main(["train", str(ROOT / config), *settings, "--resume" if continuing else "--overwrite-output-dir"])
     return json.loads(results_path.read_text())
+
+
+def run_signature(config: str, overrides: list[str]) -> dict:
+    """What identifies a run: the settings ``lanco-hf train`` reads from ``config`` with ``overrides`` applied (its
+    ``output_dir`` aside, so a run folder can be moved)."""
+    run_config = load_run_config(ROOT / config, overrides)
+    run_config.pop("output_dir", None)
+    return {"run_config": run_config}
+
+
+def _signed_with(marker: Path, config: str, overrides: list[str], settings: list[str]) -> bool:
+    """Whether the run folder of ``marker`` was started with these settings. A marker of the earlier form (the
+    config file's SHA-256 and the overrides) still counts while the file is unchanged, and is rewritten in the
+    present form, so that later edits of the config's comments keep the run."""
+    if not marker.exists():
+        return False
+    signed = json.loads(marker.read_text())
+    if isinstance(signed, list):
+        if signed != [config, hashlib.sha256((ROOT / config).read_bytes()).hexdigest(), *settings]:
+            return False
+        marker.write_text(json.dumps(run_signature(config, overrides)) + "\n")
+        return True
+    return signed == run_signature(config, overrides)
 
 
 def mean_std(values: list[float]) -> tuple[float, float]:

@@ -1,7 +1,7 @@
 """The measuring pieces of the performance benchmarks (docs/performance.md): the explored gather-based top-k path equals
 the mask-based one, the FLOP counts equal their formulas, the memory probe and the interleaved timer measure what they
-claim, the docs update touches only the marked section; a replication run is reused only while its config content and
-settings are unchanged."""
+claim, the docs update touches only the marked section; a replication run is reused only while its settings (config
+values with overrides) are unchanged."""
 
 from __future__ import annotations
 
@@ -129,7 +129,38 @@ def test_replication_run_is_reused_until_its_config_or_settings_change(tmp_path,
     assert replication.train(str(config), output_dir, ["seed=2"]) == {"run": 1}  # other settings
     config.write_text("learning_rate: 2.0e-3\n")
     assert replication.train(str(config), output_dir, ["seed=2"]) == {"run": 2}  # edited config
+    config.write_text("# a comment\nlearning_rate: 2.0e-3  # another\n")
+    assert replication.train(str(config), output_dir, ["seed=2"]) == {"run": 2}  # same values: reused
+    assert replication.train(str(config), output_dir, ["seed=2", "learning_rate=2.0e-3"]) == {"run": 2}
+    moved = tmp_path / "moved"
+    output_dir.rename(moved)
+    assert replication.train(str(config), moved, ["seed=2"]) == {"run": 2}  # a moved run folder is the same run
     assert len(trained) == 3
+
+
+def test_a_marker_of_the_earlier_form_is_kept_while_its_config_is_unchanged(tmp_path, monkeypatch):
+    import hashlib
+    import json
+
+    def fake_lanco_hf(argv):
+        output_dir = Path(next(a for a in argv if a.startswith("output_dir=")).split("=", 1)[1])
+        (output_dir / "results.json").write_text('{"run": "new"}')
+
+    monkeypatch.setattr(replication, "main", fake_lanco_hf)
+    config, output_dir = tmp_path / "config.yaml", tmp_path / "run"
+    config.write_text("learning_rate: 1.0e-3\n")
+    output_dir.mkdir()
+    (output_dir / "results.json").write_text('{"run": "old"}')
+    marker = output_dir / "benchmark_settings.json"
+    digest = hashlib.sha256(config.read_bytes()).hexdigest()
+    marker.write_text(json.dumps([str(config), digest, f"output_dir={output_dir}", "seed=1"]))
+    assert replication.train(str(config), output_dir, ["seed=1"]) == {"run": "old"}
+    assert json.loads(marker.read_text()) == {"run_config": {"learning_rate": 1.0e-3, "seed": 1}}  # rewritten
+    config.write_text("learning_rate: 1.0e-3  # a comment edited after the rewrite\n")
+    assert replication.train(str(config), output_dir, ["seed=1"]) == {"run": "old"}
+
+    marker.write_text(json.dumps([str(config), digest, f"output_dir={output_dir}", "seed=1"]))  # the file changed
+    assert replication.train(str(config), output_dir, ["seed=1"]) == {"run": "new"}
 
 
 def test_interrupted_replication_run_resumes_only_with_the_same_settings(tmp_path, monkeypatch):

@@ -242,7 +242,13 @@ def weights(folder):
 
 
 def final_checkpoint_complete(folder) -> bool:
-    return (folder / f"checkpoint-{MAX_STEPS}" / "trainer_state.json").is_file()
+    """The last step's checkpoint is fully written: its ``trainer_state.json`` parses (one that merely exists may be
+    half written, and a signal then leaves a checkpoint that ``--resume`` rightly skips)."""
+    try:
+        json.loads((folder / f"checkpoint-{MAX_STEPS}" / "trainer_state.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return True
 
 
 @pytest.mark.slow
