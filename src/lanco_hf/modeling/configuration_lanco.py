@@ -69,7 +69,11 @@ class LancoSeq2SeqConfig(PreTrainedConfig):
             `[1, encoder_layers]`. `None` means `ceil(l * encoder_layers / decoder_layers)` for decoder layer `l`,
             i.e. `l` for equal depths; the last decoder layer always reads the last encoder layer.
         init_std (`float`, *optional*):
-            Standard deviation of the embedding initialisation; `None` means `d_model ** -0.5`.
+            The initialisation of a model trained from scratch. `None`: fairseq's Transformer initialisation, that of
+            the papers' code (Xavier-uniform projections, embeddings `N(0, d_model ** -0.5)`). A float: transformers'
+            BART / Marian initialisation, every projection and embedding `N(0, init_std)` (they use 0.02), which
+            makes each residual branch small at the start; a projection whose paper gives its own rule (MUSE's) keeps
+            it either way.
     """
 
     model_type = "lanco_seq2seq"

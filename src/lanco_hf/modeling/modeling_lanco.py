@@ -114,22 +114,26 @@ class LancoPreTrainedModel(ModelCardMixin, AutoMapMixin, PreTrainedModel):
 
     @torch.no_grad()
     def _init_weights(self, module: nn.Module) -> None:
-        """fairseq's Transformer initialisation: Xavier-uniform projections, zero biases, N(0, d^-1/2) embeddings.
-        A projection marked with ``kaiming_a`` by its layer (MUSE's, as the official code does) gets
-        ``kaiming_uniform(a=kaiming_a)`` instead; a module with its own rule (``initialize_parameters``) applies it."""
+        """fairseq's Transformer initialisation (Xavier-uniform projections, zero biases, ``N(0, d^-1/2)``
+        embeddings), or with ``config.init_std`` set, transformers' BART / Marian one (every projection and embedding
+        ``N(0, init_std)``, zero biases). A projection marked with ``kaiming_a`` by its layer (MUSE's, as the official
+        code does) gets ``kaiming_uniform(a=kaiming_a)`` instead; a module with its own rule
+        (``initialize_parameters``) applies it."""
+        std = self.config.init_std
         if isinstance(module, nn.Linear):
             kaiming_a = getattr(module, "kaiming_a", None)
-            if kaiming_a is None:
-                init.xavier_uniform_(module.weight)
-            else:
+            if kaiming_a is not None:
                 init.kaiming_uniform_(module.weight, a=kaiming_a)
+            elif std is not None:
+                init.normal_(module.weight, mean=0.0, std=std)
+            else:
+                init.xavier_uniform_(module.weight)
             if module.bias is not None:
                 init.zeros_(module.bias)
         elif hasattr(module, "initialize_parameters"):
             module.initialize_parameters()
         elif isinstance(module, nn.Embedding):
-            std = self.config.init_std or self.config.d_model**-0.5
-            init.normal_(module.weight, mean=0.0, std=std)
+            init.normal_(module.weight, mean=0.0, std=std or self.config.d_model**-0.5)
             if module.padding_idx is not None and not getattr(module.weight, "_is_hf_initialized", False):
                 init.zeros_(module.weight[module.padding_idx])
         elif isinstance(module, nn.LayerNorm):
