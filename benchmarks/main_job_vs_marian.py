@@ -50,6 +50,8 @@ ARMS = {  # stem (for --arms): (name, config, overrides)
 }
 
 
+DEFAULT_STEPS = 1200  # every arm the same steps; the main job's budget when the comparison was first run
+
 SHAPE = (
     "d_model",
     "encoder_layers",
@@ -63,10 +65,6 @@ SHAPE = (
 
 def main_job_config() -> dict:
     return yaml.safe_load((ROOT / ARMS["explicit_sparse"][1]).read_text())
-
-
-def main_job_steps() -> int:
-    return main_job_config()["max_steps"]
 
 
 def main_job_shape() -> list[str]:
@@ -186,7 +184,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a few steps of tiny models: checks the pipeline only")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1])
-    parser.add_argument("--steps", type=int, default=None, help="training steps (default: the main job's max_steps)")
+    parser.add_argument("--steps", type=int, default=DEFAULT_STEPS, help=f"training steps (default {DEFAULT_STEPS})")
     parser.add_argument("--eval-steps", type=int, default=100, help="validation BLEU every N steps (default 100)")
     parser.add_argument(
         "--arms",
@@ -197,7 +195,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--speed-repeats", type=int, default=3)
     args = parser.parse_args(argv)
-    steps = 4 if args.quick else (args.steps or main_job_steps())
+    steps = 4 if args.quick else args.steps
     eval_steps = 2 if args.quick else args.eval_steps
     common = [
         "max_train_minutes=null",
