@@ -6,31 +6,20 @@ import math
 
 import pytest
 import torch
-from helpers import batch, tiny_config
+from helpers import TINY, batch, tiny_config
 from torch import nn
 from transformers import MarianConfig, MarianMTModel
 
-from lanco_hf import LancoSeq2SeqConfig, MuseConfig
+from lanco_hf import MuseConfig
 from lanco_hf.modeling.modeling_lanco import LancoForConditionalGeneration
 from lanco_hf.modeling.modeling_muse import MuseForConditionalGeneration
-
-SHAPE = dict(
-    vocab_size=99,
-    d_model=32,
-    encoder_layers=2,
-    decoder_layers=2,
-    encoder_attention_heads=4,
-    decoder_attention_heads=4,
-    encoder_ffn_dim=64,
-    decoder_ffn_dim=64,
-)
 
 
 def test_post_norm_lanco_equals_marian_given_the_same_weights():
     torch.manual_seed(0)
     marian = MarianMTModel(
         MarianConfig(
-            **SHAPE,
+            **TINY,
             pad_token_id=0,
             bos_token_id=1,
             eos_token_id=2,
@@ -41,7 +30,7 @@ def test_post_norm_lanco_equals_marian_given_the_same_weights():
             tie_word_embeddings=True,
         )
     ).eval()
-    lanco = LancoForConditionalGeneration(LancoSeq2SeqConfig(**SHAPE, normalize_before=False)).eval()
+    lanco = LancoForConditionalGeneration(tiny_config(normalize_before=False)).eval()
     marian_weights = marian.state_dict()
 
     def marian_name(name: str) -> str:  # the only renames: lanco groups fc1 / fc2 in `ffn`, Marian shares one table
@@ -51,8 +40,8 @@ def test_post_norm_lanco_equals_marian_given_the_same_weights():
     result = lanco.load_state_dict({name: marian_weights[marian_name(name)] for name in lanco.state_dict()})
     assert not result.missing_keys and not result.unexpected_keys
     assert not marian.final_logits_bias.any()
-    input_ids, attention_mask = batch(SHAPE["vocab_size"], lengths=(9, 6, 3))
-    decoder_input_ids = torch.randint(3, SHAPE["vocab_size"], (3, 5), generator=torch.Generator().manual_seed(1))
+    input_ids, attention_mask = batch(TINY["vocab_size"], lengths=(9, 6, 3))
+    decoder_input_ids = torch.randint(3, TINY["vocab_size"], (3, 5), generator=torch.Generator().manual_seed(1))
     decoder_input_ids[:, 0] = 1
     with torch.no_grad():
         expected = marian(input_ids, attention_mask=attention_mask, decoder_input_ids=decoder_input_ids).logits
@@ -66,7 +55,7 @@ def projections(model: nn.Module) -> list[nn.Linear]:
 
 def test_fairseq_initialisation_by_default():
     torch.manual_seed(0)
-    model = LancoForConditionalGeneration(LancoSeq2SeqConfig(**SHAPE))
+    model = LancoForConditionalGeneration(tiny_config())
     for linear in projections(model):
         if linear is model.lm_head:  # tied to the embeddings
             continue
@@ -75,13 +64,13 @@ def test_fairseq_initialisation_by_default():
         assert linear.weight.std().item() == pytest.approx(bound / math.sqrt(3), rel=0.15)
         assert linear.bias is None or not linear.bias.any()
     embeddings = model.get_input_embeddings().weight
-    assert embeddings[1:].std().item() == pytest.approx(SHAPE["d_model"] ** -0.5, rel=0.1)
+    assert embeddings[1:].std().item() == pytest.approx(TINY["d_model"] ** -0.5, rel=0.1)
     assert not embeddings[0].any()  # the padding row
 
 
 def test_init_std_gives_the_bart_marian_initialisation():
     torch.manual_seed(0)
-    model = LancoForConditionalGeneration(LancoSeq2SeqConfig(**SHAPE, init_std=0.05))
+    model = LancoForConditionalGeneration(tiny_config(init_std=0.05))
     for linear in projections(model):
         assert linear.weight.std().item() == pytest.approx(0.05, rel=0.15)
         assert linear.bias is None or not linear.bias.any()
