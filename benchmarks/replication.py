@@ -52,14 +52,15 @@ def train(config: str, output_dir: Path, overrides: list[str], resume: bool = Fa
     settings = [f"output_dir={output_dir}", *overrides]
     marker = output_dir / "benchmark_settings.json"
     results_path = output_dir / "results.json"
-    same_settings = _signed_with(marker, config, overrides, settings)
+    signature = run_signature(config, overrides)
+    same_settings = _signed_with(marker, signature, config, overrides)
     if results_path.exists() and same_settings:
         print(f"reusing {output_dir}")
         return json.loads(results_path.read_text())
     continuing = resume and same_settings and last_complete_checkpoint(output_dir) is not None
     results_path.unlink(missing_ok=True)  # another settings' results: never read back as this run's
     output_dir.mkdir(parents=True, exist_ok=True)
-    marker.write_text(json.dumps(run_signature(config, overrides)) + "\n")
+    marker.write_text(json.dumps(signature) + "\n")
     print(f"lanco-hf train {config} {' '.join(settings)}{' --resume' if continuing else ''}", flush=True)
     log = io.StringIO()
     with contextlib.redirect_stdout(log):
@@ -75,19 +76,20 @@ def run_signature(config: str, overrides: list[str]) -> dict:
     return {"run_config": run_config}
 
 
-def _signed_with(marker: Path, config: str, overrides: list[str], settings: list[str]) -> bool:
-    """Whether the run folder of ``marker`` was started with these settings. A marker of the earlier form (the
-    config file's SHA-256 and the overrides) still counts while the file is unchanged, and is rewritten in the
-    present form, so that later edits of the config's comments keep the run."""
+def _signed_with(marker: Path, signature: dict, config: str, overrides: list[str]) -> bool:
+    """Whether the run folder of ``marker`` was started with the settings of ``signature``. A marker of the earlier
+    form (the config file's SHA-256, the run folder and the overrides) still counts while the file is unchanged, and
+    is rewritten in the present form, so that later edits of the config's comments keep the run."""
     if not marker.exists():
         return False
     signed = json.loads(marker.read_text())
     if isinstance(signed, list):
-        if signed != [config, hashlib.sha256((ROOT / config).read_bytes()).hexdigest(), *settings]:
+        digest = hashlib.sha256((ROOT / config).read_bytes()).hexdigest()
+        if signed != [config, digest, f"output_dir={marker.parent}", *overrides]:
             return False
-        marker.write_text(json.dumps(run_signature(config, overrides)) + "\n")
+        marker.write_text(json.dumps(signature) + "\n")
         return True
-    return signed == run_signature(config, overrides)
+    return signed == signature
 
 
 def mean_std(values: list[float]) -> tuple[float, float]:

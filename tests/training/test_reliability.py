@@ -243,12 +243,10 @@ def weights(folder):
 
 def final_checkpoint_complete(folder) -> bool:
     """The last step's checkpoint is fully written: its ``trainer_state.json`` parses (one that merely exists may be
-    half written, and a signal then leaves a checkpoint that ``--resume`` rightly skips)."""
-    try:
-        json.loads((folder / f"checkpoint-{MAX_STEPS}" / "trainer_state.json").read_text())
-    except (OSError, ValueError):
-        return False
-    return True
+    half written, and a signal then leaves a checkpoint that ``--resume`` rightly skips), as ``--resume`` checks."""
+    from lanco_hf.training.checkpoints import _complete_json
+
+    return _complete_json(folder / f"checkpoint-{MAX_STEPS}" / "trainer_state.json")
 
 
 @pytest.mark.slow
