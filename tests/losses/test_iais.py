@@ -738,8 +738,12 @@ def test_retrieval_run_end_to_end_and_evaluate_command(tmp_path, monkeypatch):
 
     monkeypatch.setenv("LANCO_HF_TUXPAINT_PATH", str(STAMPS))
     output = tmp_path / "iais-run"
+    monkeypatch.chdir(tmp_path)
     with contextlib.redirect_stdout(io.StringIO()):
         main(["train", str(CONFIG_DIR / "iais_vilt_distributed.yaml"), f"output_dir={output}", *TINY_VILT_RUN])
+    # TensorBoard events (the evaluation before training included) go under the run folder, none in the cwd
+    assert not (tmp_path / "runs").exists()
+    assert len({path.parent for path in (output / "runs").glob("*/events.out.tfevents.*")}) == 1
     files = {p.name for p in output.iterdir()}
     assert {
         "model.safetensors",

@@ -119,6 +119,18 @@ class IAISArguments:
         return None if self.iais == "none" else self.iais
 
 
+
+def log_into_run_folder(trainer, output_dir: Path) -> None:
+    """transformers' ``TensorBoardCallback`` picks ``output_dir/runs/<time>`` at ``on_train_begin``; a metric logged
+    before (the evaluation at step 0) would create its writer in the working directory's ``runs/``. Point it where
+    the training's events go."""
+    from transformers.integrations import TensorBoardCallback
+    from transformers.integrations.integration_utils import default_logdir
+
+    for callback in trainer.callback_handler.callbacks:
+        if isinstance(callback, TensorBoardCallback) and callback.logging_dir is None:
+            callback.logging_dir = str(output_dir / default_logdir())
+
 def build_model_and_processor(model_args: ModelArguments, data_args: RetrievalDataArguments, train_captions: list[str]):
     """A saved / Hub ViLT retrieval checkpoint with its processor, or a fresh ``ViltConfig`` (``model_config``
     fields) with a WordPiece tokenizer trained on ``train_captions`` and ViLT's PIL image processor."""
@@ -274,6 +286,8 @@ def run_retrieval(
     )
     test_grid = grid_of(test)
     # the untrained model's ISD and attention entropies: whether training lowers the ISD by flattening attention
+    if not resume:
+        log_into_run_folder(trainer, output_dir)  # the evaluation before training logs too
     at_start = None if resume else trainer.evaluate(test_grid, metric_key_prefix="start")
     train_result = train_safely(trainer, output_dir, resume)
     prefixed = trainer.evaluate(test_grid, metric_key_prefix="test")
