@@ -119,7 +119,6 @@ class IAISArguments:
         return None if self.iais == "none" else self.iais
 
 
-
 def log_into_run_folder(trainer, output_dir: Path) -> None:
     """transformers' ``TensorBoardCallback`` picks ``output_dir/runs/<time>`` at ``on_train_begin``; a metric logged
     before (the evaluation at step 0) would create its writer in the working directory's ``runs/``. Point it where
@@ -130,6 +129,7 @@ def log_into_run_folder(trainer, output_dir: Path) -> None:
     for callback in trainer.callback_handler.callbacks:
         if isinstance(callback, TensorBoardCallback) and callback.logging_dir is None:
             callback.logging_dir = str(output_dir / default_logdir())
+
 
 def build_model_and_processor(model_args: ModelArguments, data_args: RetrievalDataArguments, train_captions: list[str]):
     """A saved / Hub ViLT retrieval checkpoint with its processor, or a fresh ``ViltConfig`` (``model_config``
