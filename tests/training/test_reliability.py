@@ -475,6 +475,9 @@ BAD_SETTINGS = {
     "max_test_samples=0": ["max_test_samples=0", "allowed: [1, inf) or None"],
     "max_train_samples=-1": ["max_train_samples=-1", "allowed: [1, inf) or None"],
     "save_strategy=sometimes": ["save_strategy='sometimes'", "'steps'"],
+    "length_grouped_batch_order=random": ["length_grouped_batch_order='random'", "'shuffled'"],
+    # the main job orders its length-grouped batches: without length grouping that setting would be ignored
+    "train_sampling_strategy=random": ["length_grouped_batch_order='shuffled'", "'group_by_length'"],
 }
 
 

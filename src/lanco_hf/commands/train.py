@@ -60,6 +60,8 @@ def train(args: argparse.Namespace) -> None:
         raise ValueError(f"task={name!r} must be a task name")
     task = get_task(name)
     parsed = parse_run_config(config, task.arguments)  # every field checked, the model config built once
+    if task.check is not None:
+        task.check(*parsed)
     output_dir = next(arguments.output_dir for arguments in parsed if hasattr(arguments, "output_dir"))
     quiet = any(getattr(arguments, "disable_tqdm", False) for arguments in parsed)  # the data's progress bars too
     claim = claim_run_folder(output_dir, resume=options.resume, overwrite=options.overwrite_output_dir)

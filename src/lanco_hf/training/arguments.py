@@ -23,6 +23,7 @@ import yaml
 from transformers import HfArgumentParser
 
 from ..modeling.validation import check_choice, check_float, check_int
+from .sampling import BATCH_ORDERS
 
 
 class _Loader(yaml.SafeLoader):
@@ -119,6 +120,15 @@ class TranslationDataArguments:
             "save_total_limit >= N - 1 and checkpoints saved during the last steps."
         },
     )
+    length_grouped_batch_order: str = field(
+        default="descending",
+        metadata={
+            "help": "With train_sampling_strategy=group_by_length: 'descending' draws each 50-batch megabatch "
+            "from its longest batch to its shortest (transformers' LengthGroupedSampler); 'shuffled' draws the "
+            "same batches in random order (fairseq's length buckets): +1.1 BLEU / +1.7 chrF for the main job at "
+            "1,200 steps, at the same cost (docs/translation_tuning.md, round 5)."
+        },
+    )
     max_train_minutes: float | None = field(
         default=None,
         metadata={
@@ -139,6 +149,7 @@ class TranslationDataArguments:
         ):
             check_int(name, getattr(self, name), 1)
         check_float("length_penalty", self.length_penalty)
+        check_choice("length_grouped_batch_order", self.length_grouped_batch_order, BATCH_ORDERS)
         for name in ("max_train_samples", "max_test_samples"):
             check_int(name, getattr(self, name), 1, allow_none=True)
         check_float("max_train_minutes", self.max_train_minutes, 0, min_inclusive=False, allow_none=True)

@@ -41,20 +41,22 @@ class Task:
     runner: Callable[..., dict]
     arguments: tuple[type, ...]
     card: object | None = None
+    check: Callable[..., None] | None = None
 
 
 TASKS: dict[str, Task] = {}
 
 
-def register_task(name: str, *, card=None):
+def register_task(name: str, *, card=None, check: Callable[..., None] | None = None):
     """Register the decorated runner as task ``name`` whose runs ``card`` describes; the run config is parsed into
-    the argument dataclasses of the runner's signature."""
+    the argument dataclasses of the runner's signature. ``check(*parsed)``, when given, raises ``ValueError`` on
+    settings that conflict across those dataclasses; ``lanco-hf train`` calls it before the run folder is claimed."""
 
     def decorator(runner: Callable[..., dict]) -> Callable[..., dict]:
         if name in TASKS and TASKS[name].runner is not runner:
             modules = f"{TASKS[name].runner.__module__} and {runner.__module__}"
             raise ValueError(f"task {name!r} is registered twice: by {modules}")
-        TASKS[name] = Task(name=name, runner=runner, arguments=argument_dataclasses(runner), card=card)
+        TASKS[name] = Task(name=name, runner=runner, arguments=argument_dataclasses(runner), card=card, check=check)
         return runner
 
     return decorator

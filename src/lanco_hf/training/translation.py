@@ -145,7 +145,19 @@ TRANSLATION_CARD = CardSpec(
 )
 
 
-@register_task("translation", card=TRANSLATION_CARD)
+def check_translation_settings(
+    model_args: ModelArguments, data_args: TranslationDataArguments, training_args: Seq2SeqTrainingArguments, *_
+) -> None:
+    """Settings that only make sense together."""
+    order, strategy = data_args.length_grouped_batch_order, training_args.train_sampling_strategy
+    if order != "descending" and strategy != "group_by_length":
+        raise ValueError(
+            f"length_grouped_batch_order={order!r} orders length-grouped batches; it needs "
+            f"train_sampling_strategy='group_by_length' (got {strategy!r})"
+        )
+
+
+@register_task("translation", card=TRANSLATION_CARD, check=check_translation_settings)
 def run_translation(
     model_args: ModelArguments,
     data_args: TranslationDataArguments,
@@ -155,6 +167,7 @@ def run_translation(
 ) -> dict:
     """Train, evaluate, save and reload; returns the results written to ``output_dir/results.json``."""
     started = time.monotonic()
+    check_translation_settings(model_args, data_args, training_args)
     output_dir = Path(training_args.output_dir)
     run_loss = build_run_loss(loss_args or LossArguments(), training_args)
     with training_args.main_process_first(desc="corpus and tokenizer"):  # under DDP, rank 0 fills the caches
@@ -179,6 +192,7 @@ def run_translation(
         data_collator=DataCollatorForSeq2Seq(tokenizer, model=model, label_pad_token_id=-100),
         processing_class=tokenizer,
         callbacks=callbacks,
+        batch_order=data_args.length_grouped_batch_order,
         compute_loss_func=run_loss.compute_loss_func if run_loss else None,
         compute_metrics=(
             translation_compute_metrics(tokenizer, bleu_chrf) if training_args.predict_with_generate else None
