@@ -207,8 +207,11 @@ def summary(arm: Arm, results: list[dict]) -> dict:
     }
 
 
-def fmt(pair, digits=2) -> str:
-    return "" if pair is None else f"{pair[0]:.{digits}f} ± {pair[1]:.{digits}f}"
+def fmt(pair, seeds: int, digits=2) -> str:
+    """mean ± sample std; the mean alone for one seed (no spread to report)."""
+    if pair is None:
+        return ""
+    return f"{pair[0]:.{digits}f}" if seeds == 1 else f"{pair[0]:.{digits}f} ± {pair[1]:.{digits}f}"
 
 
 def markdown(table: dict, settings: dict) -> str:
@@ -228,9 +231,11 @@ def markdown(table: dict, settings: dict) -> str:
         if row["baseline"] in table:
             delta = f"{row['bleu'][0] - table[row['baseline']]['bleu'][0]:+.2f}"
         pvalues = ", ".join(f"{t['p_value']:.3f}" for t in row.get("significance", []))
+        seeds = len(row["per_seed"])
         lines.append(
-            f"| {name} | {row['baseline'] or ''} | {len(row['per_seed'])} | {row['parameters']:,} | "
-            f"{fmt(row['bleu'])} | {fmt(row['chrf'])} | {fmt(row['bleu_beam5'])} | {delta} | {pvalues} | "
+            f"| {name} | {row['baseline'] or ''} | {seeds} | {row['parameters']:,} | "
+            f"{fmt(row['bleu'], seeds)} | {fmt(row['chrf'], seeds)} | {fmt(row['bleu_beam5'], seeds)} | {delta} | "
+            f"{pvalues} | "
             f"{row['paper']} |"
         )
     lines += [

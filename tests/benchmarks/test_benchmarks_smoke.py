@@ -186,3 +186,22 @@ def test_interrupted_replication_run_resumes_only_with_the_same_settings(tmp_pat
     assert replication.train(str(config), output_dir, ["seed=1"], resume=True) == {"run": 2}  # reused, no call
     assert replication.train(str(config), output_dir, ["seed=2"], resume=True) == {"run": 3}  # other settings
     assert "--overwrite-output-dir" in calls[2] and len(calls) == 3
+
+
+def test_grid_significance_and_one_seed_cells(tmp_path):
+    """Identical translations: no difference, p = 1 (sacrebleu alone reports 1 / (samples + 1)); a better system
+    against a worse one: a small p and the BLEU difference; one seed shows its score without a spread."""
+    from benchmarks.seq2seq_grid import fmt, paired_bootstrap
+
+    references = [f"el hombre numero {i} fue a la casa de su padre" for i in range(40)]
+    worse = [f"el hombre {i} casa" for i in range(40)]
+    for name, hypotheses in {"a": references, "b": references, "c": worse}.items():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "test_translations.txt").write_text("\n".join(hypotheses) + "\n", encoding="utf-8")
+    assert paired_bootstrap(tmp_path / "a", tmp_path / "b", references, samples=100) == {
+        "p_value": 1.0,
+        "bleu_delta": 0.0,
+    }
+    result = paired_bootstrap(tmp_path / "c", tmp_path / "a", references, samples=100)
+    assert result["p_value"] < 0.05 and result["bleu_delta"] > 50
+    assert fmt((19.736, 0.0), seeds=1) == "19.74" and fmt((19.736, 0.51), seeds=3) == "19.74 ± 0.51"
