@@ -123,10 +123,10 @@ class TranslationDataArguments:
     length_grouped_batch_order: str = field(
         default="descending",
         metadata={
-            "help": "With train_sampling_strategy=group_by_length: 'descending' draws each 50-batch megabatch "
-            "from its longest batch to its shortest (transformers' LengthGroupedSampler); 'shuffled' draws the "
-            "same batches in random order (fairseq's length buckets): +1.1 BLEU / +1.7 chrF for the main job at "
-            "1,200 steps, at the same cost (docs/translation_tuning.md, round 5)."
+            "help": "With train_sampling_strategy=group_by_length: 'descending' draws each megabatch of (up to) "
+            "50 batches from its longest batch to its shortest (transformers' LengthGroupedSampler); 'shuffled' "
+            "draws the same batches in random order (fairseq's length buckets): +1.1 BLEU / +1.7 chrF for the "
+            "main job at 1,200 steps, at the same cost (docs/translation_tuning.md, round 5)."
         },
     )
     max_train_minutes: float | None = field(

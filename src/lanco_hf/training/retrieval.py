@@ -286,9 +286,10 @@ def run_retrieval(
     )
     test_grid = grid_of(test)
     # the untrained model's ISD and attention entropies: whether training lowers the ISD by flattening attention
+    at_start = None
     if not resume:
-        log_into_run_folder(trainer, output_dir)  # the evaluation before training logs too
-    at_start = None if resume else trainer.evaluate(test_grid, metric_key_prefix="start")
+        log_into_run_folder(trainer, output_dir)  # this evaluation before training logs too
+        at_start = trainer.evaluate(test_grid, metric_key_prefix="start")
     train_result = train_safely(trainer, output_dir, resume)
     prefixed = trainer.evaluate(test_grid, metric_key_prefix="test")
     if not trainer.is_world_process_zero():

@@ -5,9 +5,9 @@ resumed in epoch e > 0 creates it from the restored checkpoint's RNG state, not 
 had at the start of epoch e, so it trains on other batches. Here each epoch's order is drawn from its own generator
 seeded with (seed, epoch), which the Trainer sets through ``set_epoch`` before every epoch.
 
-transformers sorts each megabatch of 50 batches by length and yields its batches from the longest to the shortest,
-so training sweeps from long to short verses every 50 steps. ``batch_order="shuffled"`` keeps the same batches
-(similar lengths, little padding) and draws them in random order, as fairseq's length-bucketed batches are."""
+transformers sorts each megabatch of (up to) 50 batches by length and yields its batches from the longest to the
+shortest, so training sweeps from long to short verses every 50 steps. ``batch_order="shuffled"`` keeps the same
+batches (similar lengths, little padding) and draws them in random order, as fairseq's length-bucketed batches are."""
 
 from __future__ import annotations
 
