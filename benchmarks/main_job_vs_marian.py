@@ -22,10 +22,9 @@ import argparse
 import time
 
 import torch
-import yaml
 
 from .common import interleaved_median
-from .replication import RESULTS_DIR, ROOT, TRANSLATION_QUICK, mean_std, runs_dir, train, write_results
+from .replication import RESULTS_DIR, TRANSLATION_QUICK, mean_std, runs_dir, shape_overrides, train, write_results
 
 ARMS = {  # stem (for --arms): (name, config, overrides)
     "marian": ("Marian (transformers MarianMTModel, post-norm)", "configs/marian_bible.yaml", ()),
@@ -52,26 +51,10 @@ ARMS = {  # stem (for --arms): (name, config, overrides)
 
 DEFAULT_STEPS = 1200  # every arm the same steps; the main job's budget when the comparison was first run
 
-SHAPE = (
-    "d_model",
-    "encoder_layers",
-    "decoder_layers",
-    "encoder_attention_heads",
-    "decoder_attention_heads",
-    "encoder_ffn_dim",
-    "decoder_ffn_dim",
-)
-
-
-def main_job_config() -> dict:
-    return yaml.safe_load((ROOT / ARMS["explicit_sparse"][1]).read_text())
-
 
 def main_job_shape() -> list[str]:
-    """Overrides giving every arm the main job's shape (width, depth, heads, FFN), so the three models are of the
-    same size whatever the main job's config says."""
-    model_config = main_job_config()["model_config"]
-    return [f"model_config.{key}={model_config[key]}" for key in SHAPE]
+    """Overrides giving every arm the main job's shape (width, depth, heads, FFN)."""
+    return shape_overrides(ARMS["explicit_sparse"][1])
 
 
 def generation_speed(run_dirs: dict[str, str], sources: list[str], repeats: int) -> dict[str, dict[str, float]]:

@@ -92,6 +92,25 @@ def _signed_with(marker: Path, signature: dict, config: str, overrides: list[str
     return signed == signature
 
 
+# a seq2seq model's size: its width, depth, heads and FFN
+SHAPE = (
+    "d_model",
+    "encoder_layers",
+    "decoder_layers",
+    "encoder_attention_heads",
+    "decoder_attention_heads",
+    "encoder_ffn_dim",
+    "decoder_ffn_dim",
+)
+
+
+def shape_overrides(config: str) -> list[str]:
+    """Overrides giving another arm the shape (``SHAPE``) of ``config`` (a path relative to the repository), so the
+    models compared are of the same size whatever that config says."""
+    model_config = load_run_config(ROOT / config)["model_config"]
+    return [f"model_config.{key}={model_config[key]}" for key in SHAPE]
+
+
 def mean_std(values: list[float]) -> tuple[float, float]:
     """Mean and sample standard deviation (0 for a single value)."""
     return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0

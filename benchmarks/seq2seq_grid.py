@@ -24,7 +24,7 @@ import argparse
 import json
 from dataclasses import dataclass, field
 
-from .replication import RESULTS_DIR, TRANSLATION_QUICK, mean_std, runs_dir, train, write_results
+from .replication import RESULTS_DIR, TRANSLATION_QUICK, mean_std, runs_dir, shape_overrides, train, write_results
 
 
 @dataclass(frozen=True)
@@ -51,14 +51,8 @@ EL = (
     "loss.label_smoothing=0.1",
     "loss.bonus_label_smoothing=0.1",
 )
-# MUSE at the baseline's own shape (d 192, FFN 768, 3+3 layers): an ablation, not a paper setting
-BASE_SHAPE = (
-    "model_config.d_model=192",
-    "model_config.encoder_layers=3",
-    "model_config.decoder_layers=3",
-    "model_config.encoder_ffn_dim=768",
-    "model_config.decoder_ffn_dim=768",
-)
+# MUSE at the baseline's own shape (width, depth, heads, FFN): an ablation, not a paper setting
+BASE_SHAPE = tuple(shape_overrides(BASE))
 ARMS = {
     arm.name: arm
     for arm in [
