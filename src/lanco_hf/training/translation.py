@@ -167,7 +167,6 @@ def run_translation(
 ) -> dict:
     """Train, evaluate, save and reload; returns the results written to ``output_dir/results.json``."""
     started = time.monotonic()
-    check_translation_settings(model_args, data_args, training_args)
     output_dir = Path(training_args.output_dir)
     run_loss = build_run_loss(loss_args or LossArguments(), training_args)
     with training_args.main_process_first(desc="corpus and tokenizer"):  # under DDP, rank 0 fills the caches
