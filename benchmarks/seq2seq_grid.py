@@ -2,11 +2,12 @@
 the plain Transformer translates, each method against the baseline its paper compares with, trained by
 ``lanco-hf train`` for the same number of steps with the same data, tokenizer and seeds.
 
-Arms are a config plus overrides; every headline arm has a ``baseline`` arm, and the tables give BLEU / chrF (test
-split, greedy and beam 5) as mean ± sample std over seeds, the difference to the baseline, a paired bootstrap test
-over test sentences per seed (sacrebleu's ``PairedTest``, 1,000 resamples: p-value of "no difference"), validation
-BLEU learning curves and the paper's own numbers. The grid is ordered: first the headline pair of each paper with 3
-seeds (``--group headline``), then the ablations with one seed (``--group ablation``).
+Arms are a config plus overrides; every method arm has a ``baseline`` arm, and the tables (one per paper) give BLEU /
+chrF (test split, greedy and beam 5) as mean ± sample std over seeds, the difference to the baseline over the seeds
+both finished, a paired bootstrap test over test sentences per seed (sacrebleu's ``PairedTest``, 1,000 resamples:
+p-value of "no difference"), validation BLEU learning curves and the paper's own numbers. The grid is ordered: first
+the headline pair of each paper with 3 seeds (``--group headline``), then the ablations with one seed
+(``--group ablation``).
 
 Runs are checkpointed (``save_steps``) and reused: a finished run is read back, an interrupted one continues from its
 last complete checkpoint (``lanco-hf train --resume``), so the grid can be computed over several sessions, one
@@ -33,15 +34,17 @@ class Arm:
     config: str
     overrides: tuple[str, ...] = ()
     baseline: str | None = None  # the arm this one is compared with
-    paper: str = ""
+    paper: str = ""  # the paper's own numbers and direction
+    method: str | None = None  # whose table the arm is in: a key of lanco_hf.hub.methods.METHODS
     group: str = "headline"  # "headline" (3 seeds) or "ablation" (1 seed)
     seeds: tuple[int, ...] = field(default=(1, 2, 3))
 
 
 # One baseline for every paper: the post-norm Transformer (as fairseq's ``transformer`` that all four papers build
 # on) with the settings and initialisation that suit it (those of the Marian baseline, ``init_std`` 0.02), the
-# strongest Transformer of ``main_job_vs_marian`` (BLEU 19.8 at 1,200 steps, seed 1).
+# strongest Transformer of ``main_job_vs_marian`` (BLEU 19.8 at 1,200 steps, seed 1). It heads every paper's table.
 BASE = "configs/transformer_postnorm_bible.yaml"
+PRENORM = "configs/transformer_bible.yaml"  # the main job's dense twin: pre-norm, its settings
 MUSE = "configs/muse_paper_shape_bible.yaml"  # the paper's shape relation: twice the depth at 3/4 of the width
 # label-smoothed EL; the smoothing moves from the Trainer's label_smoothing_factor into the loss
 EL = (
@@ -53,6 +56,7 @@ EL = (
 )
 # MUSE at the baseline's own shape (width, depth, heads, FFN): an ablation, not a paper setting
 BASE_SHAPE = tuple(shape_overrides(BASE))
+ABLATION = {"group": "ablation", "seeds": (1,)}  # one seed each, more if time allows
 ARMS = {
     arm.name: arm
     for arm in [
@@ -66,7 +70,8 @@ ARMS = {
             BASE,
             ("model_config.attn_topk=8",),
             "transformer",
-            "Explicit Sparse, Table 1: k=8 37.64 vs full 37.10 (IWSLT17 Fr-En), 33.61 vs 33.73 (WMT16 En-Ro)",
+            "Table 1: k=8 37.64 vs full 37.10 (IWSLT17 Fr-En), 33.61 vs 33.73 (WMT16 En-Ro)",
+            "explicit_sparse",
         ),
         Arm(
             "adanorm",
@@ -74,26 +79,41 @@ ARMS = {
             ("model_config.norm_type=adanorm",),
             "transformer",
             "AdaNorm 35.6 vs LayerNorm 35.5 (IWSLT14 De-En), 28.5 vs 28.3 (WMT14 En-De)",
+            "adanorm",
         ),
-        Arm("muse", MUSE, (), "transformer", "MUSE 36.3 vs Transformer 35.3 (IWSLT14 De-En, 12+12 d 384 vs 6+6 d 512)"),
+        Arm(
+            "muse",
+            MUSE,
+            (),
+            "transformer",
+            "MUSE 36.3 vs Transformer 35.3 (IWSLT14 De-En, 12+12 d 384 vs 6+6 d 512)",
+            "muse",
+        ),
         Arm(
             "gca",
             BASE,
             ("model_config.cross_view_routing=gca",),
             "transformer",
-            "layer-wise cross-view decoding: GCA > last on IWSLT14 De-En and WMT14",
+            "GCA > last-layer cross-attention on IWSLT14 De-En and WMT14",
+            "cross_view",
         ),
         # the baseline of the EL paper, label-smoothed CE, is the transformer arm itself (it smooths by 0.1)
-        Arm("ls_el", BASE, EL, "transformer", "label-smoothed EL > label-smoothed CE on IWSLT14 De-En (EL paper)"),
-        # ablations: one seed each, more if time allows
+        Arm(
+            "ls_el",
+            BASE,
+            EL,
+            "transformer",
+            "label-smoothed EL > label-smoothed CE on IWSLT14 De-En",
+            "encouraging_loss",
+        ),
         Arm(
             "topk4",
             BASE,
             ("model_config.attn_topk=4",),
             "transformer",
             "Table 1: k=4 37.25 vs full 37.10 (Fr-En)",
-            "ablation",
-            (1,),
+            "explicit_sparse",
+            **ABLATION,
         ),
         Arm(
             "layernorm_simple",
@@ -101,8 +121,8 @@ ARMS = {
             ("model_config.norm_type=layernorm_simple",),
             "transformer",
             "LayerNorm-simple 35.5 vs LayerNorm 35.5 (De-En)",
-            "ablation",
-            (1,),
+            "adanorm",
+            **ABLATION,
         ),
         Arm(
             "detachnorm",
@@ -110,8 +130,26 @@ ARMS = {
             ("model_config.norm_type=detachnorm",),
             "transformer",
             "DetachNorm 33.9 vs LayerNorm 35.5 (De-En)",
-            "ablation",
-            (1,),
+            "adanorm",
+            **ABLATION,
+        ),
+        # the official AdaNorm translation script trains pre-norm (--encoder/decoder-normalize-before, C = 2): the
+        # pair again on the pre-norm Transformer of the main job's settings
+        Arm(
+            "transformer_prenorm",
+            PRENORM,
+            paper="the official AdaNorm script's Transformer is pre-norm",
+            method="adanorm",
+            **ABLATION,
+        ),
+        Arm(
+            "adanorm_prenorm",
+            PRENORM,
+            ("model_config.norm_type=adanorm",),
+            "transformer_prenorm",
+            "AdaNorm 35.6 vs LayerNorm 35.5 (De-En), the official script's pre-norm",
+            "adanorm",
+            **ABLATION,
         ),
         Arm(
             "muse_simple",
@@ -119,8 +157,8 @@ ARMS = {
             ("model_config.muse_variant=muse_simple",),
             "transformer",
             "MUSE-simple 35.8 vs Transformer 35.3 (De-En)",
-            "ablation",
-            (1,),
+            "muse",
+            **ABLATION,
         ),
         Arm(
             "muse_equal_shape",
@@ -128,8 +166,8 @@ ARMS = {
             BASE_SHAPE,
             "transformer",
             "MUSE at the Transformer's exact shape (not a paper setting)",
-            "ablation",
-            (1,),
+            "muse",
+            **ABLATION,
         ),
     ]
 }
@@ -170,24 +208,42 @@ def paired_bootstrap(run_dir_a, run_dir_b, references: list[str], samples: int =
     return {"p_value": method.p_value, "bleu_delta": method.score - results["BLEU"][0].score}
 
 
-def summary(arm: Arm, results: list[dict]) -> dict:
+def finished_runs(folder) -> dict[str, tuple[Arm, dict[int, dict]]]:
+    """The results of every arm's finished runs, by seed (arms without one are left out)."""
+    finished = {}
+    for arm in ARMS.values():
+        runs = {}
+        for seed in arm.seeds:
+            path = folder / arm.name / f"seed{seed}" / "results.json"
+            if path.exists():
+                runs[seed] = json.loads(path.read_text())
+        if runs:
+            finished[arm.name] = (arm, runs)
+    return finished
+
+
+def summary(arm: Arm, runs: dict[int, dict]) -> dict:
+    """One arm's scores, mean ± std over its finished seeds, and each seed's scores, training figures and curve."""
+
     def stat(split, key):
-        values = [r[split][key] for r in results if r.get(split)]
+        values = [r[split][key] for r in runs.values() if r.get(split)]
         return mean_std(values) if values else None
 
     return {
         "config": arm.config,
         "overrides": list(arm.overrides),
         "baseline": arm.baseline,
+        "method": arm.method,
         "paper": arm.paper,
-        "parameters": results[0]["num_parameters"],
-        "seeds": list(arm.seeds)[: len(results)],
+        "parameters": next(iter(runs.values()))["num_parameters"],
+        "seeds": list(runs),
         "bleu": stat("test", "bleu"),
         "chrf": stat("test", "chrf"),
         "bleu_beam5": stat("test_beam", "bleu"),
         "chrf_beam5": stat("test_beam", "chrf"),
         "per_seed": [
             {
+                "seed": seed,
                 "bleu": r["test"]["bleu"],
                 "chrf": r["test"]["chrf"],
                 "train_loss": r["train_loss"],
@@ -196,72 +252,148 @@ def summary(arm: Arm, results: list[dict]) -> dict:
                 "bleu_beam5": (r.get("test_beam") or {}).get("bleu"),
                 "validation_curve": r.get("validation_curve"),
             }
-            for r in results
+            for seed, r in runs.items()
         ],
     }
 
 
-def fmt(pair, seeds: int, digits=2) -> str:
+def tabulate(finished: dict[str, tuple[Arm, dict[int, dict]]], folder, references: list[str]) -> dict:
+    """Every finished arm's summary. An arm whose baseline finished some of the same seeds also gets, over those
+    seeds, the BLEU difference (mean ± std of the per-seed differences) and a paired bootstrap test per seed."""
+    table = {}
+    for name, (arm, runs) in finished.items():
+        table[name] = summary(arm, runs)
+        base_runs = finished[arm.baseline][1] if arm.baseline in finished else {}
+        paired = [seed for seed in runs if seed in base_runs]
+        if not paired:
+            continue
+        table[name]["paired_seeds"] = paired
+        table[name]["bleu_delta"] = mean_std([runs[s]["test"]["bleu"] - base_runs[s]["test"]["bleu"] for s in paired])
+        table[name]["significance"] = [
+            {
+                "seed": seed,
+                **paired_bootstrap(
+                    folder / arm.baseline / f"seed{seed}",
+                    folder / name / f"seed{seed}",
+                    references[: runs[seed]["test"]["size"]],
+                ),
+            }
+            for seed in paired
+        ]
+    return table
+
+
+def fmt(pair, seeds: int, digits=2, sign="") -> str:
     """mean ± sample std; the mean alone for one seed (no spread to report)."""
     if pair is None:
         return ""
-    return f"{pair[0]:.{digits}f}" if seeds == 1 else f"{pair[0]:.{digits}f} ± {pair[1]:.{digits}f}"
+    mean = f"{pair[0]:{sign}.{digits}f}"
+    return mean if seeds == 1 else f"{mean} ± {pair[1]:.{digits}f}"
+
+
+def tables(table: dict) -> dict[str, list[str]]:
+    """Every paper of the grid, in its order, with its finished arms, each arm's baseline before it."""
+    by_method: dict[str, list[str]] = {}
+    for arm in ARMS.values():
+        if arm.method is None:
+            continue
+        names = by_method.setdefault(arm.method, [])
+        for name in (arm.baseline, arm.name):
+            if name in table and name not in names:
+                names.append(name)
+    return by_method
+
+
+def change(row: dict) -> str:
+    """What an arm changes from its baseline: its config where that differs, and its overrides."""
+    if row["baseline"] is None:
+        return f"baseline: `{row['config']}`"
+    parts = ([] if row["config"] == ARMS[row["baseline"]].config else [row["config"]]) + row["overrides"]
+    return " ".join(f"`{part}`" for part in parts)
 
 
 def markdown(table: dict, settings: dict) -> str:
+    from lanco_hf.hub.methods import METHODS
+
     lines = [
         "# Seq2seq methods on Bible EN→ES at a budget where models translate",
         "",
         f"`lanco-hf train CONFIG` + overrides, {settings['budget']}; mean ± sample std over seeds; sacrebleu BLEU / "
-        "chrF on the test split. Δ: difference of the mean BLEU to the baseline arm; p: paired bootstrap "
-        "(1,000 resamples) of each seed's test translations against the same seed's baseline.",
-        "",
-        "| arm | baseline | seeds | parameters | BLEU greedy | chrF greedy | BLEU beam 5 | Δ BLEU | p per seed | "
-        "paper |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "chrF on the test split. Δ BLEU: the per-seed difference to the baseline, mean ± std over the seeds both "
+        "finished; p: paired bootstrap (1,000 resamples) of each seed's test translations against the same seed's "
+        "baseline (seed: p-value).",
     ]
-    for name, row in table.items():
-        delta = ""
-        if row["baseline"] in table:
-            delta = f"{row['bleu'][0] - table[row['baseline']]['bleu'][0]:+.2f}"
-        pvalues = ", ".join(f"{t['p_value']:.3f}" for t in row.get("significance", []))
-        seeds = len(row["per_seed"])
-        lines.append(
-            f"| {name} | {row['baseline'] or ''} | {seeds} | {row['parameters']:,} | "
-            f"{fmt(row['bleu'], seeds)} | {fmt(row['chrf'], seeds)} | {fmt(row['bleu_beam5'], seeds)} | {delta} | "
-            f"{pvalues} | "
-            f"{row['paper']} |"
-        )
+    for key, names in tables(table).items():
+        method = METHODS[key]
+        lines += [
+            "",
+            f"## {method.name}",
+            "",
+            f"{method.paper} ({method.url})",
+            "",
+            "| arm | change | seeds | parameters | BLEU greedy | chrF greedy | BLEU beam 5 | Δ BLEU | p | paper |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for name in names:
+            row = table[name]
+            seeds = len(row["seeds"])
+            pvalues = ", ".join(f"{t['seed']}: {t['p_value']:.3f}" for t in row.get("significance", []))
+            lines.append(
+                f"| {name} | {change(row)} | {', '.join(map(str, row['seeds']))} | {row['parameters']:,} | "
+                f"{fmt(row['bleu'], seeds)} | {fmt(row['chrf'], seeds)} | {fmt(row['bleu_beam5'], seeds)} | "
+                f"{fmt(row.get('bleu_delta'), len(row.get('paired_seeds', [])), sign='+')} | {pvalues} | "
+                f"{row['paper']} |"
+            )
+        missing = [arm.name for arm in ARMS.values() if arm.method == key and arm.name not in table]
+        if missing:
+            lines += ["", "No finished run yet: " + ", ".join(missing) + "."]
     lines += [
         "",
         "Settings of every arm: `" + " ".join(settings["common_overrides"]) + "` plus the arm's config and "
-        "overrides (in the JSON file). Learning curves: the `.png` file beside this one.",
+        "overrides. Learning curves (validation BLEU, mean over seeds, shaded from the lowest to the highest seed): "
+        "the `.png` file beside this one.",
         "",
     ]
     return "\n".join(lines)
 
 
 def plot(table: dict, path) -> None:
+    """One panel per paper, its arms and the baseline: validation BLEU against training step."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import numpy as np
 
-    figure, axis = plt.subplots(figsize=(7, 4.5))
-    for i, (name, row) in enumerate(table.items()):
-        for j, seed in enumerate(row["per_seed"]):
-            curve = seed["validation_curve"] or []
+    from lanco_hf.hub.methods import METHODS
+
+    panels = {key: names for key, names in tables(table).items() if any(ARMS[n].baseline for n in names)}
+    columns = max(min(len(panels), 3), 1)
+    rows = max(-(-len(panels) // columns), 1)
+    figure, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.4 * rows), squeeze=False)
+    for axis, (key, names) in zip(axes.flat, panels.items()):
+        for i, name in enumerate(names):
+            curves = [seed["validation_curve"] for seed in table[name]["per_seed"] if seed["validation_curve"]]
+            if not curves:
+                continue
+            length = min(len(curve) for curve in curves)  # every seed is evaluated at the same steps
+            steps = [point["step"] for point in curves[0][:length]]
+            bleu = np.array([[point["bleu"] for point in curve[:length]] for curve in curves])
             axis.plot(
-                [p["step"] for p in curve],
-                [p["bleu"] for p in curve],
-                color=f"C{i % 10}",
-                label=name if j == 0 else None,
-                alpha=0.8,
+                steps,
+                bleu.mean(axis=0),
+                color=f"C{i}",
+                label=f"{name} ({len(curves)} seed{'s' if len(curves) > 1 else ''})",
             )
-    axis.set_xlabel("training step")
-    axis.set_ylabel("validation BLEU (greedy)")
-    axis.grid(alpha=0.3)
-    axis.legend(fontsize=7, ncol=2)
+            if len(curves) > 1:
+                axis.fill_between(steps, bleu.min(axis=0), bleu.max(axis=0), color=f"C{i}", alpha=0.2)
+        axis.set_title(METHODS[key].name, fontsize=9)
+        axis.set_xlabel("training step")
+        axis.set_ylabel("validation BLEU (greedy)")
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=7)
+    for axis in list(axes.flat)[len(panels) :]:
+        axis.set_visible(False)
     figure.tight_layout()
     figure.savefig(path, dpi=120)
 
@@ -297,38 +429,13 @@ def main(argv: list[str] | None = None) -> None:
                         [*common, *arm.overrides, f"seed={seed}", *tiny],
                         resume=True,
                     )
-    finished = {}
-    for arm in ARMS.values():
-        results = []
-        for seed in arm.seeds:
-            path = folder / arm.name / f"seed{seed}" / "results.json"
-            if path.exists():
-                results.append(json.loads(path.read_text()))
-        if results:
-            finished[arm.name] = (arm, results)
+    finished = finished_runs(folder)
     if not finished:
         print("no finished runs yet")
         return
     from lanco_hf.data.bible import bible_translation_dataset
 
-    references = bible_translation_dataset()["test"]["es"]
-    table = {}
-    for name, (arm, results) in finished.items():
-        table[name] = summary(arm, results)
-        if arm.baseline in finished:
-            table[name]["significance"] = [
-                {
-                    "seed": seed,
-                    **paired_bootstrap(
-                        folder / arm.baseline / f"seed{seed}",
-                        folder / name / f"seed{seed}",
-                        references[: results[0]["test"]["size"]],
-                    ),
-                }
-                for seed in arm.seeds
-                if (folder / arm.baseline / f"seed{seed}" / "results.json").exists()
-                and (folder / name / f"seed{seed}" / "results.json").exists()
-            ]
+    table = tabulate(finished, folder, bible_translation_dataset()["test"]["es"])
     settings = {
         "steps": steps,
         "quick": args.quick,

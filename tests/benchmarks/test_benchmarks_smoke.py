@@ -205,3 +205,48 @@ def test_grid_significance_and_one_seed_cells(tmp_path):
     result = paired_bootstrap(tmp_path / "c", tmp_path / "a", references, samples=100)
     assert result["p_value"] < 0.05 and result["bleu_delta"] > 50
     assert fmt((19.736, 0.0), seeds=1) == "19.74" and fmt((19.736, 0.51), seeds=3) == "19.74 ± 0.51"
+
+
+def test_grid_tables_pair_the_seeds_both_arms_finished(tmp_path):
+    """The method's seed 2 finished before its seed 1: it is labelled seed 2, compared with the baseline's seed 2
+    only (not with the mean of the baseline's seeds 1 and 2), and every paper's table starts with the baseline."""
+    import json
+
+    from benchmarks.seq2seq_grid import ARMS, finished_runs, markdown, plot, tabulate
+
+    references = [f"el hombre numero {i} fue a la casa de su padre" for i in range(40)]
+    runs = {("transformer", 1): 30.0, ("transformer", 2): 20.0, ("topk8", 2): 25.0}
+    for (arm, seed), bleu in runs.items():
+        folder = tmp_path / arm / f"seed{seed}"
+        folder.mkdir(parents=True)
+        hypotheses = references if arm == "topk8" else [f"el hombre {i} casa" for i in range(40)]
+        (folder / "test_translations.txt").write_text("\n".join(hypotheses) + "\n", encoding="utf-8")
+        curve = [{"step": 2, "bleu": bleu / 2}, {"step": 4, "bleu": bleu}]
+        result = {
+            "num_parameters": 10,
+            "test": {"bleu": bleu, "chrf": 2 * bleu, "size": 40},
+            "train_loss": 1.0,
+            "train_steps": 4,
+            "train_runtime_s": 1.0,
+            "validation_curve": curve,
+        }
+        (folder / "results.json").write_text(json.dumps(result))
+
+    table = tabulate(finished_runs(tmp_path), tmp_path, references)
+    assert set(table) == {"transformer", "topk8"}
+    assert table["transformer"]["seeds"] == [1, 2] and table["transformer"]["bleu"] == pytest.approx(
+        (25.0, 7.0711), 1e-4
+    )
+    topk8 = table["topk8"]
+    assert topk8["seeds"] == [2] and [s["seed"] for s in topk8["per_seed"]] == [2]
+    assert topk8["paired_seeds"] == [2] and topk8["bleu_delta"] == (5.0, 0.0)
+    assert [t["seed"] for t in topk8["significance"]] == [2] and topk8["significance"][0]["p_value"] < 0.05
+
+    text = markdown(table, {"budget": "4 steps", "common_overrides": ["max_steps=4"]})
+    topk8_row = next(line for line in text.splitlines() if line.startswith("| topk8 |"))
+    assert "| 2 |" in topk8_row and "| +5.00 |" in topk8_row and "| 2: 0.0" in topk8_row
+    methods = {arm.method for arm in ARMS.values() if arm.method}
+    assert text.count("| transformer |") == len(methods)  # the baseline heads every paper's table
+    assert "No finished run yet: adanorm, layernorm_simple, detachnorm" in text
+    plot(table, tmp_path / "curves.png")
+    assert (tmp_path / "curves.png").stat().st_size > 0

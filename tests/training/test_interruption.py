@@ -98,6 +98,18 @@ def assert_same_weights(folder, reference):
         )
 
 
+def assert_same_learning_curve(folder, reference):
+    """The validation curve of the resumed run has every evaluation, those before the interruption included, with
+    the uninterrupted run's scores, and its training time keeps counting from the checkpoint's."""
+    expected, resumed = (json.loads((f / "results.json").read_text())["validation_curve"] for f in (reference, folder))
+    every_three_and_the_last = [*range(3, MAX_STEPS, 3), MAX_STEPS]  # eval_steps=3; transformers adds the last step
+    assert [p["step"] for p in resumed] == [p["step"] for p in expected] == every_three_and_the_last
+    for key in ("loss", "bleu", "chrf"):
+        assert [p[key] for p in resumed] == pytest.approx([p[key] for p in expected], rel=1e-4, abs=1e-4)
+    seconds = [p["train_seconds"] for p in resumed]
+    assert all(s is not None and s > 0 for s in seconds) and seconds == sorted(seconds)
+
+
 def test_interrupted_runs_resume_to_the_same_weights(verse_dataset, tmp_path):
     reference, killed, terminated = tmp_path / "uninterrupted", tmp_path / "sigkill", tmp_path / "sigterm"
     runs = {folder: start(train_command(verse_dataset, folder)) for folder in (reference, killed, terminated)}
@@ -130,6 +142,7 @@ def test_interrupted_runs_resume_to_the_same_weights(verse_dataset, tmp_path):
         assert f"Loading model from {folder / f'checkpoint-{last}'}" in log  # resumed, not restarted
         assert json.loads((folder / "trainer_state.json").read_text())["global_step"] == MAX_STEPS
         assert_same_weights(folder, reference)
+        assert_same_learning_curve(folder, reference)
 
 
 def test_last_complete_checkpoint_skips_partial_folders(tmp_path):

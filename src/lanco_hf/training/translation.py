@@ -180,8 +180,10 @@ def run_translation(
     model.generation_config.length_penalty = data_args.length_penalty
     splits = tokenize_splits(dataset, tokenizer, data_args)
 
-    curve = LearningCurveCallback()
-    callbacks = [curve, *([TimeBudgetCallback(data_args.max_train_minutes)] if data_args.max_train_minutes else [])]
+    callbacks = [
+        LearningCurveCallback(),
+        *([TimeBudgetCallback(data_args.max_train_minutes)] if data_args.max_train_minutes else []),
+    ]
     callbacks += run_loss.callbacks if run_loss else []
     trainer = TranslationTrainer(
         model=model,
@@ -198,6 +200,8 @@ def run_translation(
         ),
     )
     train_result = train_safely(trainer, output_dir, resume)
+    # looked up, not kept: with restore_callback_states_from_checkpoint the Trainer swaps in a restored instance
+    curve = next(cb for cb in trainer.callback_handler.callbacks if isinstance(cb, LearningCurveCallback))
     averaged_steps = average_last_checkpoints(
         model, output_dir, data_args.average_checkpoints, trainer.state.global_step
     )
