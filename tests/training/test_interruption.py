@@ -133,6 +133,13 @@ def test_interrupted_runs_resume_to_the_same_weights(verse_dataset, tmp_path):
     last_terminated = last_step(terminated)
     assert SIGNAL_AFTER <= last_terminated < MAX_STEPS
 
+    # the run's training time up to each checkpoint rides in it, so the finished run reports the whole run's time
+    seconds_before = {
+        folder: json.loads((folder / f"checkpoint-{last}" / "trainer_state.json").read_text())["stateful_callbacks"][
+            "RunClockCallback"
+        ]["attributes"]["seconds_before"]
+        for folder, last in ((killed, last_killed), (terminated, last_terminated))
+    }
     resumes = {
         folder: start(train_command(verse_dataset, folder, "log_level=info", "--resume"))
         for folder in (killed, terminated)
@@ -143,6 +150,7 @@ def test_interrupted_runs_resume_to_the_same_weights(verse_dataset, tmp_path):
         assert json.loads((folder / "trainer_state.json").read_text())["global_step"] == MAX_STEPS
         assert_same_weights(folder, reference)
         assert_same_learning_curve(folder, reference)
+        assert json.loads((folder / "results.json").read_text())["train_runtime_s"] > seconds_before[folder] > 0
 
 
 def test_last_complete_checkpoint_skips_partial_folders(tmp_path):

@@ -1,9 +1,9 @@
-"""LearningCurveCallback keeps a run's validation curve whole across interruptions (the end-to-end case, a killed
-`lanco-hf train` run resumed, is in test_interruption.py)."""
+"""LearningCurveCallback and RunClockCallback keep a run's validation curve and training time whole across
+interruptions (the end-to-end case, a killed `lanco-hf train` run resumed, is in test_interruption.py)."""
 
 from transformers import TrainerControl, TrainerState, TrainingArguments
 
-from lanco_hf.training.callbacks import LearningCurveCallback
+from lanco_hf.training.callbacks import LearningCurveCallback, RunClockCallback
 
 
 def evaluate(callback, state, step, loss):
@@ -50,3 +50,21 @@ def test_a_checkpoint_without_the_curve_gives_its_evaluations_back_from_the_log_
     fresh = LearningCurveCallback()  # a run that starts at step 0 starts an empty curve
     fresh.on_train_begin(args, TrainerState(log_history=list(state.log_history)), TrainerControl())
     assert fresh.points == []
+
+
+def test_the_run_clock_adds_the_time_before_the_checkpoint(tmp_path, monkeypatch):
+    now = [100.0]
+    monkeypatch.setattr("lanco_hf.training.callbacks.time.monotonic", lambda: now[0])
+    args, state = TrainingArguments(tmp_path, report_to="none", use_cpu=True), TrainerState()
+    first = RunClockCallback()
+    first.on_train_begin(args, state, TrainerControl())
+    now[0] = 130.0  # the checkpoint: 30 s into the run
+    state.global_step, state.stateful_callbacks = 8, {"RunClockCallback": first.state()}
+    now[0] = 500.0  # the second process starts later (the time in between is not the run's)
+    second = RunClockCallback()
+    second.on_train_begin(args, state, TrainerControl())
+    now[0] = 520.0
+    assert second.seconds() == 50.0
+    fresh = RunClockCallback()  # a run from step 0 ignores what a state might hold
+    fresh.on_train_begin(args, TrainerState(stateful_callbacks=dict(state.stateful_callbacks)), TrainerControl())
+    assert fresh.seconds() == 0.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 
@@ -43,15 +44,58 @@ class TimeBudgetCallback(TrainerCallback):
         return up
 
 
-class LearningCurveCallback(TrainerCallback, ExportableState):
+class ResumableCallback(TrainerCallback, ExportableState):
+    """A callback whose ``attributes()`` ride in every checkpoint's ``trainer_state.json`` (transformers'
+    ``ExportableState``) and come back with ``restore`` when a run resumes. transformers' own restore
+    (``restore_callback_states_from_checkpoint``) replaces the instance instead, so who holds a callback looks it up
+    in ``trainer.callback_handler`` after training rather than keeping the one it passed."""
+
+    def attributes(self) -> dict:
+        raise NotImplementedError
+
+    def state(self) -> dict:
+        return {"args": {}, "attributes": self.attributes()}
+
+    def restore(self, state) -> bool:
+        """Take back the attributes the checkpoint of ``state`` stored; False when it stored none."""
+        stored = state.stateful_callbacks.get(type(self).__name__)
+        if not isinstance(stored, dict):
+            return False
+        for name, value in stored["attributes"].items():
+            setattr(self, name, copy.deepcopy(value))
+        return True
+
+
+class RunClockCallback(ResumableCallback):
+    """The wall time of a whole run's training, across ``--resume``: what the run has spent up to its last checkpoint
+    plus the time of the process that finished it (the steps after that checkpoint are trained again, so their first
+    try is not counted). transformers' ``train_runtime`` counts only the last process."""
+
+    def __init__(self):
+        self.seconds_before = 0.0
+        self.start = None
+
+    def seconds(self) -> float:
+        return self.seconds_before + (time.monotonic() - self.start if self.start is not None else 0.0)
+
+    def attributes(self) -> dict:
+        return {"seconds_before": self.seconds()}
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        if state.global_step > 0:
+            self.restore(state)
+        self.start = time.monotonic()
+
+
+class LearningCurveCallback(ResumableCallback):
     """Collects ``{"step", "train_seconds", <eval metrics>}`` at every evaluation during training (``eval_strategy``
     ``"steps"`` or ``"epoch"``), so that a run's validation score can be plotted against steps and against training
     time. ``train_seconds`` is the wall time spent training since the run began, evaluation excluded.
 
-    The curve survives an interruption: every checkpoint's ``trainer_state.json`` stores the points and the training
-    time so far (transformers' ``ExportableState``), and a resumed run continues from them (the steps after the last
-    checkpoint are trained again, so their time is not counted twice). A checkpoint written without this state gets
-    its evaluations back from the Trainer's log history, with ``train_seconds`` unknown (``None``)."""
+    The curve survives an interruption: every checkpoint stores the points and the training time so far, and a
+    resumed run continues from them (the steps after the last checkpoint are trained again, so their time is not
+    counted twice). A checkpoint written without this state gets its evaluations back from the Trainer's log
+    history, with ``train_seconds`` unknown (``None``)."""
 
     def __init__(self):
         self.points: list[dict] = []
@@ -65,17 +109,12 @@ class LearningCurveCallback(TrainerCallback, ExportableState):
             return self.seconds_before
         return self.seconds_before + time.monotonic() - self.start - self.eval_seconds
 
-    def state(self) -> dict:
-        return {"args": {}, "attributes": {"points": self.points, "seconds_before": self.train_seconds()}}
+    def attributes(self) -> dict:
+        return {"points": self.points, "seconds_before": self.train_seconds()}
 
     def on_train_begin(self, args, state, control, **kwargs):
-        if state.global_step > 0:  # resumed from a checkpoint
-            stored = state.stateful_callbacks.get(type(self).__name__)
-            if stored:
-                self.points = [dict(point) for point in stored["attributes"]["points"]]
-                self.seconds_before = stored["attributes"]["seconds_before"]
-            else:
-                self.points = [_point_from_log(entry) for entry in state.log_history if "eval_runtime" in entry]
+        if state.global_step > 0 and not self.restore(state):  # resumed from a checkpoint without the curve
+            self.points = [_point_from_log(entry) for entry in state.log_history if "eval_runtime" in entry]
         self.start = time.monotonic()
         self.eval_seconds = 0.0
 

@@ -1,5 +1,6 @@
 """``Trainer.train`` with what every ``lanco-hf train`` task needs for long runs: a stop on the first non-finite
-loss, a checkpoint on SIGTERM, and an exact ``--resume`` from the last complete checkpoint.
+loss, a checkpoint on SIGTERM, an exact ``--resume`` from the last complete checkpoint, and a ``train_runtime`` that
+is the whole run's (``RunClockCallback``), not only the last process's.
 
 Exact resume needs two things ``Trainer`` does not do by itself:
 
@@ -18,6 +19,7 @@ from pathlib import Path
 from transformers import Trainer, TrainerState
 from transformers.trainer_utils import TrainOutput
 
+from .callbacks import ResumableCallback, RunClockCallback
 from .checkpoints import TRAINER_STATE_NAME, last_complete_checkpoint
 from .nan_guard import guard_nan_loss
 from .preemption import CheckpointOnSigtermCallback
@@ -39,6 +41,14 @@ def has_optimizer_state(checkpoint: str | Path) -> bool:
 def train_safely(trainer: Trainer, output_dir: str | Path, resume: bool) -> TrainOutput:
     guard_nan_loss(trainer)
     trainer.add_callback(CheckpointOnSigtermCallback())
+    trainer.add_callback(RunClockCallback())
+    output = _train(trainer, output_dir, resume)
+    clock = next(cb for cb in trainer.callback_handler.callbacks if isinstance(cb, RunClockCallback))
+    output.metrics["train_runtime"] = clock.seconds()
+    return output
+
+
+def _train(trainer: Trainer, output_dir: str | Path, resume: bool) -> TrainOutput:
     checkpoint = last_complete_checkpoint(output_dir) if resume else None
     if resume and checkpoint is None:
         logger.warning("--resume: no checkpoint in %s, training from scratch", output_dir)
@@ -63,4 +73,7 @@ def train_safely(trainer: Trainer, output_dir: str | Path, resume: bool) -> Trai
     )
     trainer._load_from_checkpoint(checkpoint)
     trainer.state = state
+    for callback in trainer.callback_handler.callbacks:  # what on_train_begin would have restored
+        if isinstance(callback, ResumableCallback):
+            callback.restore(state)
     return TrainOutput(state.global_step, None, {})
