@@ -25,7 +25,16 @@ import argparse
 import json
 from dataclasses import dataclass, field
 
-from .replication import RESULTS_DIR, TRANSLATION_QUICK, mean_std, runs_dir, shape_overrides, train, write_results
+from .replication import (
+    RESULTS_DIR,
+    TRANSLATION_QUICK,
+    mean_std,
+    runs_dir,
+    shape_overrides,
+    train,
+    translation_summary,
+    write_results,
+)
 
 
 @dataclass(frozen=True)
@@ -223,12 +232,17 @@ def finished_runs(folder) -> dict[str, tuple[Arm, dict[int, dict]]]:
 
 
 def summary(arm: Arm, runs: dict[int, dict]) -> dict:
-    """One arm's scores, mean ± std over its finished seeds, and each seed's scores, training figures and curve."""
+    """One arm's scores, mean ± std over its finished seeds (``translation_summary``, with beam 5 beside greedy), and
+    each seed's scores, training figures and curve."""
 
-    def stat(split, key):
-        values = [r[split][key] for r in runs.values() if r.get(split)]
+    def beam(key):
+        values = [r["test_beam"][key] for r in runs.values() if r.get("test_beam")]
         return mean_std(values) if values else None
 
+    scores = translation_summary(list(runs.values()), list(runs))
+    for seed, r in zip(scores["per_seed"], runs.values()):
+        seed["bleu_beam5"] = (r.get("test_beam") or {}).get("bleu")
+        seed["validation_curve"] = r.get("validation_curve")
     return {
         "config": arm.config,
         "overrides": list(arm.overrides),
@@ -237,23 +251,11 @@ def summary(arm: Arm, runs: dict[int, dict]) -> dict:
         "paper": arm.paper,
         "parameters": next(iter(runs.values()))["num_parameters"],
         "seeds": list(runs),
-        "bleu": stat("test", "bleu"),
-        "chrf": stat("test", "chrf"),
-        "bleu_beam5": stat("test_beam", "bleu"),
-        "chrf_beam5": stat("test_beam", "chrf"),
-        "per_seed": [
-            {
-                "seed": seed,
-                "bleu": r["test"]["bleu"],
-                "chrf": r["test"]["chrf"],
-                "train_loss": r["train_loss"],
-                "train_steps": r["train_steps"],
-                "train_runtime_s": r["train_runtime_s"],
-                "bleu_beam5": (r.get("test_beam") or {}).get("bleu"),
-                "validation_curve": r.get("validation_curve"),
-            }
-            for seed, r in runs.items()
-        ],
+        "bleu": scores["bleu"],
+        "chrf": scores["chrf"],
+        "bleu_beam5": beam("bleu"),
+        "chrf_beam5": beam("chrf"),
+        "per_seed": scores["per_seed"],
     }
 
 
