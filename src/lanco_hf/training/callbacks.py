@@ -47,8 +47,13 @@ class TimeBudgetCallback(TrainerCallback):
 class ResumableCallback(TrainerCallback, ExportableState):
     """A callback whose ``attributes()`` ride in every checkpoint's ``trainer_state.json`` (transformers'
     ``ExportableState``) and come back with ``restore`` when a run resumes. transformers' own restore
-    (``restore_callback_states_from_checkpoint``) replaces the instance instead, so who holds a callback looks it up
-    in ``trainer.callback_handler`` after training rather than keeping the one it passed."""
+    (``restore_callback_states_from_checkpoint``) replaces the instance instead, so who reads a callback after
+    training takes it from the trainer (``of(trainer)``) rather than keeping the one it passed."""
+
+    @classmethod
+    def of(cls, trainer):
+        """The trainer's instance of this callback."""
+        return next(callback for callback in trainer.callback_handler.callbacks if isinstance(callback, cls))
 
     def attributes(self) -> dict:
         raise NotImplementedError

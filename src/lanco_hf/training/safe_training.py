@@ -43,8 +43,7 @@ def train_safely(trainer: Trainer, output_dir: str | Path, resume: bool) -> Trai
     trainer.add_callback(CheckpointOnSigtermCallback())
     trainer.add_callback(RunClockCallback())
     output = _train(trainer, output_dir, resume)
-    clock = next(cb for cb in trainer.callback_handler.callbacks if isinstance(cb, RunClockCallback))
-    output.metrics["train_runtime"] = clock.seconds()
+    output.metrics["train_runtime"] = RunClockCallback.of(trainer).seconds()
     return output
 
 

@@ -200,8 +200,7 @@ def run_translation(
         ),
     )
     train_result = train_safely(trainer, output_dir, resume)
-    # looked up, not kept: with restore_callback_states_from_checkpoint the Trainer swaps in a restored instance
-    curve = next(cb for cb in trainer.callback_handler.callbacks if isinstance(cb, LearningCurveCallback))
+    curve = LearningCurveCallback.of(trainer)  # not the one passed: a restore may swap in another
     averaged_steps = average_last_checkpoints(
         model, output_dir, data_args.average_checkpoints, trainer.state.global_step
     )
