@@ -1,7 +1,10 @@
 """LearningCurveCallback and RunClockCallback keep a run's validation curve and training time whole across
 interruptions (the end-to-end case, a killed `lanco-hf train` run resumed, is in test_interruption.py)."""
 
-from transformers import TrainerControl, TrainerState, TrainingArguments
+import json
+
+import torch
+from transformers import Trainer, TrainerControl, TrainerState, TrainingArguments
 
 from lanco_hf.training.callbacks import LearningCurveCallback, RunClockCallback
 
@@ -68,3 +71,43 @@ def test_the_run_clock_adds_the_time_before_the_checkpoint(tmp_path, monkeypatch
     fresh = RunClockCallback()  # a run from step 0 ignores what a state might hold
     fresh.on_train_begin(args, TrainerState(stateful_callbacks=dict(state.stateful_callbacks)), TrainerControl())
     assert fresh.seconds() == 0.0
+
+
+class _Line(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(2, 1)
+
+    def forward(self, x, y):
+        return {"loss": ((self.linear(x).squeeze(-1) - y) ** 2).mean()}
+
+
+def _trainer(output_dir, max_steps):
+    data = [{"x": torch.tensor([float(i), 1.0]), "y": torch.tensor(float(i % 3))} for i in range(8)]
+    args = TrainingArguments(
+        output_dir, max_steps=max_steps, per_device_train_batch_size=2, save_strategy="steps", save_steps=2,
+        eval_strategy="steps", eval_steps=2, logging_steps=1, report_to="none", use_cpu=True, disable_tqdm=True,
+    )  # fmt: skip
+    callbacks = [LearningCurveCallback(), RunClockCallback()]
+    return Trainer(model=_Line(), args=args, train_dataset=data, eval_dataset=data[:2], callbacks=callbacks)
+
+
+def test_a_run_resumes_and_saves_from_a_checkpoint_written_before_the_callbacks(tmp_path):
+    """transformers' _save_checkpoint indexes state.stateful_callbacks by every ExportableState callback's name: a
+    checkpoint without these callbacks' entries (written by an earlier version) made the first save after resuming
+    raise KeyError."""
+    _trainer(tmp_path, max_steps=2).train()
+    state_path = tmp_path / "checkpoint-2" / "trainer_state.json"
+    state = json.loads(state_path.read_text())
+    for name in ("LearningCurveCallback", "RunClockCallback"):
+        del state["stateful_callbacks"][name]
+    state_path.write_text(json.dumps(state))
+
+    resumed = _trainer(tmp_path, max_steps=4)
+    resumed.train(resume_from_checkpoint=str(tmp_path / "checkpoint-2"))
+    saved = json.loads((tmp_path / "checkpoint-4" / "trainer_state.json").read_text())["stateful_callbacks"]
+    curve = LearningCurveCallback.of(resumed)
+    assert [point["step"] for point in curve.points] == [2, 4]  # step 2 from the log history, step 4 measured
+    assert curve.points[0]["train_seconds"] is None and curve.points[1]["train_seconds"] >= 0
+    assert [point["step"] for point in saved["LearningCurveCallback"]["attributes"]["points"]] == [2, 4]
+    assert saved["RunClockCallback"]["attributes"]["seconds_before"] > 0

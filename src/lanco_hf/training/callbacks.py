@@ -70,6 +70,15 @@ class ResumableCallback(TrainerCallback, ExportableState):
             setattr(self, name, copy.deepcopy(value))
         return True
 
+    def resume(self, state) -> bool:
+        """Called at ``on_train_begin``: ``restore`` when the run resumes from a checkpoint (``global_step > 0``), and
+        give ``state`` an entry for this callback when the checkpoint has none (one written before the callback
+        existed): transformers' ``_save_checkpoint`` updates ``state.stateful_callbacks[name]`` for every
+        ``ExportableState`` callback and raises a ``KeyError`` on a name the resumed state lacks. True when restored."""
+        restored = state.global_step > 0 and self.restore(state)
+        state.stateful_callbacks.setdefault(type(self).__name__, self.state())
+        return restored
+
 
 class RunClockCallback(ResumableCallback):
     """The wall time of a whole run's training, across ``--resume``: what the run has spent up to its last checkpoint
@@ -87,8 +96,7 @@ class RunClockCallback(ResumableCallback):
         return {"seconds_before": self.seconds()}
 
     def on_train_begin(self, args, state, control, **kwargs):
-        if state.global_step > 0:
-            self.restore(state)
+        self.resume(state)
         self.start = time.monotonic()
 
 
@@ -118,7 +126,7 @@ class LearningCurveCallback(ResumableCallback):
         return {"points": self.points, "seconds_before": self.train_seconds()}
 
     def on_train_begin(self, args, state, control, **kwargs):
-        if state.global_step > 0 and not self.restore(state):  # resumed from a checkpoint without the curve
+        if not self.resume(state) and state.global_step > 0:  # resumed from a checkpoint without the curve
             self.points = [_point_from_log(entry) for entry in state.log_history if "eval_runtime" in entry]
         self.start = time.monotonic()
         self.eval_seconds = 0.0

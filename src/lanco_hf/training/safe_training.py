@@ -72,7 +72,7 @@ def _train(trainer: Trainer, output_dir: str | Path, resume: bool) -> TrainOutpu
     )
     trainer._load_from_checkpoint(checkpoint)
     trainer.state = state
-    for callback in trainer.callback_handler.callbacks:  # what on_train_begin would have restored
+    for callback in trainer.callback_handler.callbacks:  # restored as a resumed run's on_train_begin restores them
         if isinstance(callback, ResumableCallback):
-            callback.restore(state)
+            callback.on_train_begin(trainer.args, state, trainer.control)
     return TrainOutput(state.global_step, None, {})
