@@ -99,9 +99,10 @@ def plot(curves: dict[str, list[list[dict]]], path) -> None:
             label = ARMS[arm][0] if i == 0 else None
             color = f"C{list(ARMS).index(arm)}"
             axes[0].plot([p["step"] for p in points], [p["bleu"] for p in points], color=color, label=label, marker=".")
+            timed = [p for p in points if p["train_seconds"] is not None]  # None: a resumed run's unknown time
             axes[1].plot(
-                [p["train_seconds"] / 60 for p in points],
-                [p["bleu"] for p in points],
+                [p["train_seconds"] / 60 for p in timed],
+                [p["bleu"] for p in timed],
                 color=color,
                 label=label,
                 marker=".",

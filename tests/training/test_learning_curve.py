@@ -50,6 +50,8 @@ def test_a_checkpoint_without_the_curve_gives_its_evaluations_back_from_the_log_
         {"step": 4, "train_seconds": None, "loss": 2.0, "bleu": 1.0},
         {"step": 8, "train_seconds": None, "loss": 1.5, "bleu": 2.0},
     ]
+    evaluate(callback, state, 12, 1.2)  # the time before the checkpoint is unknown, so is the run's from then on
+    assert callback.points[-1]["train_seconds"] is None
     fresh = LearningCurveCallback()  # a run that starts at step 0 starts an empty curve
     fresh.on_train_begin(args, TrainerState(log_history=list(state.log_history)), TrainerControl())
     assert fresh.points == []
@@ -108,6 +110,8 @@ def test_a_run_resumes_and_saves_from_a_checkpoint_written_before_the_callbacks(
     saved = json.loads((tmp_path / "checkpoint-4" / "trainer_state.json").read_text())["stateful_callbacks"]
     curve = LearningCurveCallback.of(resumed)
     assert [point["step"] for point in curve.points] == [2, 4]  # step 2 from the log history, step 4 measured
-    assert curve.points[0]["train_seconds"] is None and curve.points[1]["train_seconds"] >= 0
     assert [point["step"] for point in saved["LearningCurveCallback"]["attributes"]["points"]] == [2, 4]
-    assert saved["RunClockCallback"]["attributes"]["seconds_before"] > 0
+    # the time before the checkpoint was not stored: the run's training time is unknown, not the last process's
+    assert [point["train_seconds"] for point in curve.points] == [None, None]
+    assert saved["RunClockCallback"]["attributes"]["seconds_before"] is None
+    assert RunClockCallback.of(resumed).seconds() is None

@@ -83,20 +83,24 @@ class ResumableCallback(TrainerCallback, ExportableState):
 class RunClockCallback(ResumableCallback):
     """The wall time of a whole run's training, across ``--resume``: what the run has spent up to its last checkpoint
     plus the time of the process that finished it (the steps after that checkpoint are trained again, so their first
-    try is not counted). transformers' ``train_runtime`` counts only the last process."""
+    try is not counted). transformers' ``train_runtime`` counts only the last process. ``None``: unknown, for a run
+    resumed from a checkpoint that did not store the clock (written before this callback existed)."""
 
     def __init__(self):
-        self.seconds_before = 0.0
+        self.seconds_before: float | None = 0.0
         self.start = None
 
-    def seconds(self) -> float:
+    def seconds(self) -> float | None:
+        if self.seconds_before is None:
+            return None
         return self.seconds_before + (time.monotonic() - self.start if self.start is not None else 0.0)
 
     def attributes(self) -> dict:
         return {"seconds_before": self.seconds()}
 
     def on_train_begin(self, args, state, control, **kwargs):
-        self.resume(state)
+        if not self.resume(state) and state.global_step > 0:
+            self.seconds_before = None
         self.start = time.monotonic()
 
 
@@ -108,17 +112,17 @@ class LearningCurveCallback(ResumableCallback):
     The curve survives an interruption: every checkpoint stores the points and the training time so far, and a
     resumed run continues from them (the steps after the last checkpoint are trained again, so their time is not
     counted twice). A checkpoint written without this state gets its evaluations back from the Trainer's log
-    history, with ``train_seconds`` unknown (``None``)."""
+    history, and the run's training time stays unknown (``None``) from then on."""
 
     def __init__(self):
         self.points: list[dict] = []
-        self.seconds_before = 0.0  # training time of the run before this process resumed it
+        self.seconds_before: float | None = 0.0  # training time of the run before this process resumed it
         self.start = None
         self.eval_seconds = 0.0
 
-    def train_seconds(self) -> float:
-        """Training time of the run so far, evaluation excluded."""
-        if self.start is None:
+    def train_seconds(self) -> float | None:
+        """Training time of the run so far, evaluation excluded; ``None`` when unknown."""
+        if self.start is None or self.seconds_before is None:
             return self.seconds_before
         return self.seconds_before + time.monotonic() - self.start - self.eval_seconds
 
@@ -128,6 +132,7 @@ class LearningCurveCallback(ResumableCallback):
     def on_train_begin(self, args, state, control, **kwargs):
         if not self.resume(state) and state.global_step > 0:  # resumed from a checkpoint without the curve
             self.points = [_point_from_log(entry) for entry in state.log_history if "eval_runtime" in entry]
+            self.seconds_before = None
         self.start = time.monotonic()
         self.eval_seconds = 0.0
 

@@ -85,7 +85,7 @@ def run_summary(seed: int, train_runtime_s: float | None, on_gpu: bool | None = 
     on_gpu = torch.cuda.is_available() if on_gpu is None else on_gpu
     return {
         "seed": seed,
-        "train time (s)": round(train_runtime_s or 0.0, 1),
+        "train time (s)": "unknown" if train_runtime_s is None else round(train_runtime_s, 1),
         "hardware": "GPU" if on_gpu else f"CPU, {torch.get_num_threads()} threads",
     }
 
