@@ -70,14 +70,19 @@ class ResumableCallback(TrainerCallback, ExportableState):
             setattr(self, name, copy.deepcopy(value))
         return True
 
-    def resume(self, state) -> bool:
-        """Called at ``on_train_begin``: ``restore`` when the run resumes from a checkpoint (``global_step > 0``), and
-        give ``state`` an entry for this callback when the checkpoint has none (one written before the callback
-        existed): transformers' ``_save_checkpoint`` updates ``state.stateful_callbacks[name]`` for every
-        ``ExportableState`` callback and raises a ``KeyError`` on a name the resumed state lacks. True when restored."""
-        restored = state.global_step > 0 and self.restore(state)
+    def unrecorded(self, state) -> None:
+        """Set what is known of the run before a checkpoint that stored nothing for this callback (one written before
+        the callback existed)."""
+        raise NotImplementedError
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        """A resumed run (``global_step > 0``) takes back what its checkpoint stored, or calls ``unrecorded``; the
+        state gets an entry for this callback either way: transformers' ``_save_checkpoint`` updates
+        ``state.stateful_callbacks[name]`` for every ``ExportableState`` callback and raises ``KeyError`` on a name
+        the resumed state lacks."""
+        if state.global_step > 0 and not self.restore(state):
+            self.unrecorded(state)
         state.stateful_callbacks.setdefault(type(self).__name__, self.state())
-        return restored
 
 
 class RunClockCallback(ResumableCallback):
@@ -98,9 +103,11 @@ class RunClockCallback(ResumableCallback):
     def attributes(self) -> dict:
         return {"seconds_before": self.seconds()}
 
+    def unrecorded(self, state) -> None:
+        self.seconds_before = None
+
     def on_train_begin(self, args, state, control, **kwargs):
-        if not self.resume(state) and state.global_step > 0:
-            self.seconds_before = None
+        super().on_train_begin(args, state, control, **kwargs)
         self.start = time.monotonic()
 
 
@@ -129,10 +136,12 @@ class LearningCurveCallback(ResumableCallback):
     def attributes(self) -> dict:
         return {"points": self.points, "seconds_before": self.train_seconds()}
 
+    def unrecorded(self, state) -> None:
+        self.points = [_point_from_log(entry) for entry in state.log_history if "eval_runtime" in entry]
+        self.seconds_before = None
+
     def on_train_begin(self, args, state, control, **kwargs):
-        if not self.resume(state) and state.global_step > 0:  # resumed from a checkpoint without the curve
-            self.points = [_point_from_log(entry) for entry in state.log_history if "eval_runtime" in entry]
-            self.seconds_before = None
+        super().on_train_begin(args, state, control, **kwargs)
         self.start = time.monotonic()
         self.eval_seconds = 0.0
 
