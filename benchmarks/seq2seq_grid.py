@@ -12,10 +12,14 @@ the headline pair of each paper with 3 seeds (``--group headline``), then the ab
 Runs are checkpointed (``save_steps``) and reused: a finished run is read back, an interrupted one continues from its
 last complete checkpoint (``lanco-hf train --resume``), so the grid can be computed over several sessions, one
 process per core (``OMP_NUM_THREADS=1``), split with ``--arms`` / ``--seeds``; the results are written for the arms
-that have finished runs (``--write`` writes without training).
+that have finished runs (``--write`` writes without training). The run folders (``runs/``) stay on the machine that
+trained them; what the tables need of a finished run, its ``results.json`` and greedy test translations, is recorded
+in ``benchmarks/results/seq2seq_grid_runs/ARM/seedN/`` and committed, and the tables are computed from that record,
+so runs made on different machines add up and the paired tests can be recomputed from a fresh clone.
 
     python -m benchmarks.seq2seq_grid --group headline --arms transformer topk8     # train these arms' runs
     python -m benchmarks.seq2seq_grid --write                                       # tables from what has finished
+    python -m benchmarks.seq2seq_grid --write --readme      # also the README's "Replicated so far" rows of the grid
     python -m benchmarks.seq2seq_grid --quick                                       # smoke test: tiny models
 """
 
@@ -23,10 +27,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 from dataclasses import dataclass, field
 
 from .replication import (
     RESULTS_DIR,
+    ROOT,
     TRANSLATION_QUICK,
     mean_std,
     runs_dir,
@@ -217,6 +223,47 @@ def paired_bootstrap(run_dir_a, run_dir_b, references: list[str], samples: int =
     return {"p_value": method.p_value, "bleu_delta": method.score - results["BLEU"][0].score}
 
 
+RECORDED = ("results.json", "test_translations.txt")  # what the tables need of a finished run
+
+
+def records_dir(quick: bool):
+    """Where the grid records its finished runs (``RECORDED`` of each): committed, unlike the run folders; the
+    ``--quick`` record is ignored by git (``*_quick*``)."""
+    return RESULTS_DIR / ("seq2seq_grid_quick_runs" if quick else "seq2seq_grid_runs")
+
+
+def record_runs(folder, records) -> list[str]:
+    """Copy what the tables need of every finished run in ``folder`` (the run folders) into ``records``, replacing
+    an earlier record of the same arm and seed; returns the runs copied (``arm/seedN``)."""
+    copied = []
+    for arm in ARMS.values():
+        for seed in arm.seeds:
+            run = folder / arm.name / f"seed{seed}"
+            if not (run / "results.json").exists():
+                continue
+            target = records / arm.name / f"seed{seed}"
+            target.mkdir(parents=True, exist_ok=True)
+            for name in RECORDED:
+                shutil.copyfile(run / name, target / name)
+            copied.append(f"{arm.name}/seed{seed}")
+    return copied
+
+
+def paired_test(records, arm: Arm, seed: int, references: list[str]) -> dict:
+    """The paired bootstrap test of ``arm``'s run of ``seed`` against its baseline's, from their recorded test
+    translations. A record whose translations were lost with the machine that trained it keeps the test computed
+    then (``paired_test`` in its ``results.json``), used while the baseline's record is the run it was computed
+    against (the same test BLEU); otherwise the p-value is ``None``, unknown (the BLEU difference is the records')."""
+    base, method = records / arm.baseline / f"seed{seed}", records / arm.name / f"seed{seed}"
+    if all((run / "test_translations.txt").exists() for run in (base, method)):
+        return paired_bootstrap(base, method, references)
+    method_results, base_results = (json.loads((run / "results.json").read_text()) for run in (method, base))
+    recorded = method_results.get("paired_test")
+    if recorded and recorded["baseline_bleu"] == base_results["test"]["bleu"]:
+        return {"p_value": recorded["p_value"], "bleu_delta": recorded["bleu_delta"]}
+    return {"p_value": None, "bleu_delta": method_results["test"]["bleu"] - base_results["test"]["bleu"]}
+
+
 def finished_runs(folder) -> dict[str, tuple[Arm, dict[int, dict]]]:
     """The results of every arm's finished runs, by seed (arms without one are left out)."""
     finished = {}
@@ -235,13 +282,14 @@ def summary(arm: Arm, runs: dict[int, dict]) -> dict:
     """One arm's scores, mean ± std over its finished seeds (``translation_summary``, with beam 5 beside greedy), and
     each seed's scores, training figures and curve."""
 
-    def beam(key):
-        values = [r["test_beam"][key] for r in runs.values() if r.get("test_beam")]
-        return mean_std(values) if values else None
+    def beam(key):  # unknown unless every seed has it (a run rebuilt from an earlier table lacks beam 5's chrF)
+        values = [(r.get("test_beam") or {}).get(key) for r in runs.values()]
+        return None if None in values else mean_std(values)
 
     scores = translation_summary(list(runs.values()), list(runs))
     for seed, r in zip(scores["per_seed"], runs.values()):
         seed["bleu_beam5"] = (r.get("test_beam") or {}).get("bleu")
+        seed["chrf_beam5"] = (r.get("test_beam") or {}).get("chrf")
         seed["validation_curve"] = r.get("validation_curve")
     return {
         "config": arm.config,
@@ -271,18 +319,16 @@ def tabulate(finished: dict[str, tuple[Arm, dict[int, dict]]], folder, reference
             continue
         table[name]["paired_seeds"] = paired
         table[name]["bleu_delta"] = mean_std([runs[s]["test"]["bleu"] - base_runs[s]["test"]["bleu"] for s in paired])
+        table[name]["chrf_delta"] = mean_std([runs[s]["test"]["chrf"] - base_runs[s]["test"]["chrf"] for s in paired])
         table[name]["significance"] = [
-            {
-                "seed": seed,
-                **paired_bootstrap(
-                    folder / arm.baseline / f"seed{seed}",
-                    folder / name / f"seed{seed}",
-                    references[: runs[seed]["test"]["size"]],
-                ),
-            }
+            {"seed": seed, **paired_test(folder, arm, seed, references[: runs[seed]["test"]["size"]])}
             for seed in paired
         ]
     return table
+
+
+def pvalue(test: dict) -> str:
+    return "unknown" if test["p_value"] is None else f"{test['p_value']:.3f}"
 
 
 def fmt(pair, seeds: int, digits=2, sign="") -> str:
@@ -339,7 +385,7 @@ def markdown(table: dict, settings: dict) -> str:
         for name in names:
             row = table[name]
             seeds = len(row["seeds"])
-            pvalues = ", ".join(f"{t['seed']}: {t['p_value']:.3f}" for t in row.get("significance", []))
+            pvalues = ", ".join(f"{t['seed']}: {pvalue(t)}" for t in row.get("significance", []))
             lines.append(
                 f"| {name} | {change(row)} | {', '.join(map(str, row['seeds']))} | {row['parameters']:,} | "
                 f"{fmt(row['bleu'], seeds)} | {fmt(row['chrf'], seeds)} | {fmt(row['bleu_beam5'], seeds)} | "
@@ -357,6 +403,125 @@ def markdown(table: dict, settings: dict) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class ReadmeRow:
+    """A headline arm's row of the README's "Replicated so far" table (its numbers come from the grid's table)."""
+
+    experiment: str  # may use {parameters} and {baseline_parameters}, in millions
+    label: str  # the method's name in the result cell
+    claim: str  # the paper's result and direction
+    note: str = ""
+
+
+README_ROWS = {
+    "topk8": ReadmeRow(
+        "Explicit Sparse: top-k attention (k = 8) vs dense, post-norm Transformer d 192, Bible EN→ES, 1,200 steps",
+        "top-k 8",
+        "paper (Table 1): k = 8 +0.54 on IWSLT17 Fr-En (37.64 vs 37.10), −0.12 on WMT16 En-Ro",
+    ),
+    "adanorm": ReadmeRow(
+        "AdaNorm vs LayerNorm in post-norm, the same baseline and budget",
+        "AdaNorm (C = 2, k = 0.1)",
+        "paper: AdaNorm 35.6 vs LayerNorm 35.5 (IWSLT14 De-En)",
+        "the official script trains pre-norm: that pair (`transformer_prenorm`, `adanorm_prenorm`) is an ablation of "
+        "the grid",
+    ),
+    "muse": ReadmeRow(
+        "MUSE at the paper's shape relation (6+6 layers, d 144, FFN 2d, post-norm; {parameters:.2f}M vs "
+        "{baseline_parameters:.2f}M parameters) vs the Transformer",
+        "MUSE",
+        "paper: MUSE 36.3 vs 35.3 (IWSLT14 De-En)",
+    ),
+    "gca": ReadmeRow(
+        "Layer-wise cross-view decoding: GCA vs last-layer cross-attention",
+        "GCA",
+        "paper: GCA > last (IWSLT14, WMT14)",
+    ),
+    "ls_el": ReadmeRow(
+        "Label-smoothed encouraging loss (log_end 0.5) vs label-smoothed CE",
+        "EL",
+        "paper: EL > CE on IWSLT14 De-En",
+    ),
+}
+SIGNIFICANT = 0.05
+
+
+def seeds_text(seeds: list[int]) -> str:
+    return f"seed{'s' if len(seeds) > 1 else ''} {', '.join(map(str, seeds))}"
+
+
+def verdict(row: dict) -> str:
+    """Whether an arm reproduces its paper's claim (every paper of the grid claims the method is better than its
+    baseline), from its per-seed paired tests: significant (p < 0.05) in the same direction at every seed, at none,
+    or neither (undecided). Seeds whose p-value is unknown count as not significant."""
+    tests = row["significance"]
+    better = [
+        t["seed"] for t in tests if t["p_value"] is not None and t["p_value"] < SIGNIFICANT and t["bleu_delta"] > 0
+    ]
+    worse = [
+        t["seed"] for t in tests if t["p_value"] is not None and t["p_value"] < SIGNIFICANT and t["bleu_delta"] < 0
+    ]
+    at = f"at {len(tests)} seed{'s' if len(tests) > 1 else ''}"
+    if len(better) == len(tests):
+        text = f"reproduced {at}: the method is significantly better"
+    elif len(worse) == len(tests):
+        text = f"*not* reproduced {at}: the method is significantly worse"
+    elif not better and not worse:
+        text = f"no significant difference {at}"
+    elif better and worse:
+        text = f"undecided {at}: the seeds disagree"
+    else:
+        text = f"undecided {at}: significantly {'better' if better else 'worse'} at {seeds_text(better or worse)} only"
+    details = "; ".join(f"seed {t['seed']} {t['bleu_delta']:+.2f}, p = {pvalue(t)}" for t in tests)
+    return f"{text} ({details})"
+
+
+def readme_rows(table: dict) -> dict[str, str]:
+    """The README rows of the headline arms that have a paired seed with their baseline; the first also gives the
+    baseline's own scores."""
+    rows = {}
+
+    def scores(row, label):
+        seeds = len(row["seeds"])
+        return (
+            f"{label} {fmt(row['bleu'], seeds)} / {fmt(row['chrf'], seeds, 1)} "
+            f"(beam 5 {fmt(row['bleu_beam5'], seeds)}; {seeds_text(row['seeds'])})"
+        )
+
+    for name, text in README_ROWS.items():
+        row = table.get(name)
+        if row is None or not row.get("paired_seeds"):
+            continue
+        base = table[row["baseline"]]
+        paired = len(row["paired_seeds"])
+        result = (
+            f"{scores(row, text.label)}, Δ BLEU {fmt(row['bleu_delta'], paired, sign='+')}, Δ chrF "
+            f"{fmt(row['chrf_delta'], paired, 1, '+')} over {seeds_text(row['paired_seeds'])}, paired bootstrap p = "
+            + ", ".join(pvalue(t) for t in row["significance"])
+        )
+        if not rows:
+            result = f"greedy BLEU / chrF: {scores(base, 'Transformer')}; {result}"
+        experiment = text.experiment.format(
+            parameters=row["parameters"] / 1e6, baseline_parameters=base["parameters"] / 1e6
+        )
+        claim = f"{text.claim}: {verdict(row)}" + (f"; {text.note}" if text.note else "")
+        command = f"`python -m benchmarks.seq2seq_grid --arms {row['baseline']} {name}`"
+        rows[name] = f"| {experiment} | {command} | {result} | {claim} |"
+    return rows
+
+
+def update_readme(table: dict, readme=ROOT / "README.md") -> None:
+    """Replace the README's grid rows (found by their command cell) by ``readme_rows``."""
+    lines = readme.read_text().splitlines(keepends=True)
+    for name, row in readme_rows(table).items():
+        command = f"| `python -m benchmarks.seq2seq_grid --arms {ARMS[name].baseline} {name}` |"
+        found = [i for i, line in enumerate(lines) if command in line]
+        if len(found) != 1:
+            raise ValueError(f"{readme} needs one row with the command cell {command!r} (found {len(found)})")
+        lines[found[0]] = row + "\n"
+    readme.write_text("".join(lines))
 
 
 def plot(table: dict, path) -> None:
@@ -408,6 +573,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--arms", nargs="+", choices=list(ARMS), default=None)
     parser.add_argument("--seeds", type=int, nargs="+", default=None, help="default: each arm's own seeds")
     parser.add_argument("--write", action="store_true", help="only write the tables from the finished runs")
+    parser.add_argument("--readme", action="store_true", help="also rewrite the README's rows of the grid")
     args = parser.parse_args(argv)
     steps = 4 if args.quick else args.steps
     common = common_overrides(steps)
@@ -431,13 +597,16 @@ def main(argv: list[str] | None = None) -> None:
                         [*common, *arm.overrides, f"seed={seed}", *tiny],
                         resume=True,
                     )
-    finished = finished_runs(folder)
+    records = records_dir(args.quick)
+    for run in record_runs(folder, records):
+        print(f"recorded {run} in {records}")
+    finished = finished_runs(records)
     if not finished:
         print("no finished runs yet")
         return
     from lanco_hf.data.bible import bible_translation_dataset
 
-    table = tabulate(finished, folder, bible_translation_dataset()["test"]["es"])
+    table = tabulate(finished, records, bible_translation_dataset()["test"]["es"])
     settings = {
         "steps": steps,
         "quick": args.quick,
@@ -448,6 +617,8 @@ def main(argv: list[str] | None = None) -> None:
         "seq2seq_grid", {"settings": settings, "arms": table}, markdown(table, settings), args.quick
     )
     plot(table, json_path.with_suffix(".png"))
+    if args.readme and not args.quick:
+        update_readme(table)
     print(f"results in {RESULTS_DIR}")
 
 

@@ -250,3 +250,139 @@ def test_grid_tables_pair_the_seeds_both_arms_finished(tmp_path):
     assert "No finished run yet: adanorm, layernorm_simple, detachnorm" in text
     plot(table, tmp_path / "curves.png")
     assert (tmp_path / "curves.png").stat().st_size > 0
+
+
+def _grid_run(folder, bleu: float, hypotheses: list[str] | None, **extra) -> None:
+    """A finished grid run as ``lanco-hf train`` leaves it: results.json and, unless None, the test translations."""
+    import json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    if hypotheses is not None:
+        (folder / "test_translations.txt").write_text("\n".join(hypotheses) + "\n", encoding="utf-8")
+    result = {
+        "num_parameters": 10,
+        "test": {"bleu": bleu, "chrf": 2 * bleu, "size": 40},
+        "test_beam": {"bleu": bleu + 1, "chrf": 2 * bleu + 1},
+        "train_loss": 1.0,
+        "train_steps": 4,
+        "train_runtime_s": 1.0,
+        "validation_curve": [{"step": 4, "bleu": bleu}],
+        **extra,
+    }
+    (folder / "results.json").write_text(json.dumps(result))
+
+
+REFERENCES = [f"el hombre numero {i} fue a la casa de su padre" for i in range(40)]
+WORSE = [f"el hombre {i} casa" for i in range(40)]
+
+
+def test_grid_tables_are_rebuilt_from_the_committed_record_of_its_runs(tmp_path):
+    """``record_runs`` copies what the tables need of each finished run (results and test translations); with the run
+    folders gone (another machine, a fresh clone) the tables and paired tests computed from the record are the same;
+    a run trained again replaces its record."""
+    import shutil
+
+    from benchmarks.seq2seq_grid import RECORDED, finished_runs, record_runs, tabulate
+
+    runs, records = tmp_path / "runs", tmp_path / "records"
+    _grid_run(runs / "transformer" / "seed1", 20.0, WORSE)
+    _grid_run(runs / "topk8" / "seed1", 25.0, REFERENCES)
+    (runs / "topk8" / "seed1" / "checkpoint-4").mkdir()  # not recorded
+    (runs / "adanorm" / "seed1").mkdir(parents=True)  # unfinished: no results.json, not recorded
+    assert record_runs(runs, records) == ["transformer/seed1", "topk8/seed1"]
+    assert sorted(p.name for p in (records / "topk8" / "seed1").iterdir()) == sorted(RECORDED)
+    from_runs = tabulate(finished_runs(runs), runs, REFERENCES)
+    shutil.rmtree(runs)
+    from_records = tabulate(finished_runs(records), records, REFERENCES)
+    assert from_records == from_runs and from_records["topk8"]["significance"][0]["p_value"] < 0.05
+    assert from_records["topk8"]["chrf_delta"] == (10.0, 0.0) and from_records["topk8"]["chrf_beam5"] == (51.0, 0.0)
+
+    _grid_run(runs / "topk8" / "seed1", 20.0, WORSE)
+    assert record_runs(runs, records) == ["topk8/seed1"]
+    again = tabulate(finished_runs(records), records, REFERENCES)["topk8"]
+    assert again["bleu_delta"] == (0.0, 0.0) and again["significance"][0]["p_value"] == 1.0
+
+
+def test_a_run_recorded_without_translations_keeps_its_paired_test_while_its_baseline_is_the_same(tmp_path):
+    """A run rebuilt from an earlier table (its translations lost) reports the paired test computed then, while the
+    baseline's record is the run it was computed against; a retrained baseline makes its p-value unknown (shown as
+    such, never recomputed from something else), the BLEU difference then being the records'. A run without beam 5's
+    chrF makes the arm's beam-5 chrF unknown, not the mean of the other seeds."""
+    from benchmarks.seq2seq_grid import finished_runs, markdown, tabulate
+
+    recorded = {"baseline_bleu": 20.0, "p_value": 0.012, "bleu_delta": 1.5}
+    _grid_run(tmp_path / "transformer" / "seed1", 20.0, WORSE)
+    _grid_run(tmp_path / "topk8" / "seed1", 21.5, None, paired_test=recorded, test_beam={"bleu": 22.0})
+    table = tabulate(finished_runs(tmp_path), tmp_path, REFERENCES)
+    assert table["topk8"]["significance"] == [{"seed": 1, "p_value": 0.012, "bleu_delta": 1.5}]
+    assert table["topk8"]["bleu_beam5"] == (22.0, 0.0) and table["topk8"]["chrf_beam5"] is None
+
+    _grid_run(tmp_path / "transformer" / "seed1", 21.0, WORSE)
+    table = tabulate(finished_runs(tmp_path), tmp_path, REFERENCES)
+    assert table["topk8"]["significance"] == [{"seed": 1, "p_value": None, "bleu_delta": 0.5}]
+    row = next(
+        line
+        for line in markdown(table, {"budget": "4 steps", "common_overrides": []}).splitlines()
+        if line.startswith("| topk8 |")
+    )
+    assert "| 1: unknown |" in row
+
+
+def _tests(*pairs):
+    return {"significance": [{"seed": i + 1, "bleu_delta": d, "p_value": p} for i, (d, p) in enumerate(pairs)]}
+
+
+@pytest.mark.parametrize(
+    ("tests", "start"),
+    [
+        (_tests((0.9, 0.003), (0.5, 0.02)), "reproduced at 2 seeds: the method is significantly better"),
+        (
+            _tests((-3.1, 0.001), (-4.0, 0.001), (-2.0, 0.01)),
+            "*not* reproduced at 3 seeds: the method is significantly worse",
+        ),
+        (_tests((0.04, 0.37), (-0.05, 0.35)), "no significant difference at 2 seeds"),
+        (_tests((0.9, 0.003), (-0.7, 0.015)), "undecided at 2 seeds: the seeds disagree"),
+        (
+            _tests((-0.68, 0.015), (0.2, 0.188), (-0.1, None)),
+            "undecided at 3 seeds: significantly worse at seed 1 only",
+        ),
+        (_tests((-1.39, 0.001)), "*not* reproduced at 1 seed: the method is significantly worse"),
+    ],
+)
+def test_grid_verdict_follows_the_per_seed_paired_tests(tests, start):
+    from benchmarks.seq2seq_grid import verdict
+
+    text = verdict(tests)
+    assert text.startswith(start + " (seed 1 ")
+    assert text.count("; seed ") == len(tests["significance"]) - 1
+    assert ("p = unknown" in text) == any(t["p_value"] is None for t in tests["significance"])
+
+
+def test_grid_readme_rows_replace_only_their_own_rows(tmp_path):
+    """``--readme`` rewrites each headline arm's row, found by its command cell: the first row also gives the
+    baseline's scores; the rest of the README is untouched; a README without the row is an error naming it."""
+    from benchmarks.seq2seq_grid import finished_runs, tabulate, update_readme
+
+    _grid_run(tmp_path / "transformer" / "seed1", 20.0, WORSE)
+    _grid_run(tmp_path / "topk8" / "seed1", 25.0, REFERENCES)
+    _grid_run(tmp_path / "gca" / "seed1", 19.0, WORSE[:-1] + ["el"])
+    table = tabulate(finished_runs(tmp_path), tmp_path, REFERENCES)
+    readme = tmp_path / "README.md"
+    other = "| ReNode | `python -m benchmarks.renode_cora` | 79.9 | same |\n"
+    rows = {
+        arm: f"| old | `python -m benchmarks.seq2seq_grid --arms transformer {arm}` | old | old |\n"
+        for arm in ("topk8", "gca", "adanorm")
+    }
+    readme.write_text("intro\n" + other + "".join(rows.values()) + "outro\n")
+    update_readme(table, readme)
+    lines = readme.read_text().splitlines(keepends=True)
+    assert lines[:2] == ["intro\n", other] and lines[-1] == "outro\n" and lines[4] == rows["adanorm"]  # no run yet
+    assert (
+        lines[2].startswith("| Explicit Sparse")
+        and "Transformer 20.00 / 40.0 (beam 5 21.00; seed 1); top-k 8 25.00" in lines[2]
+    )
+    assert "Δ BLEU +5.00, Δ chrF +10.0 over seed 1" in lines[2] and "reproduced at 1 seed" in lines[2]
+    assert "Transformer" not in lines[3].split("|")[3] and "GCA 19.00" in lines[3]
+    readme.write_text("intro\n")
+    with pytest.raises(ValueError, match="--arms transformer topk8"):
+        update_readme(table, readme)
