@@ -335,7 +335,7 @@ def fmt(pair, seeds: int, digits=2, sign="") -> str:
     """mean ± sample std; the mean alone for one seed (no spread to report)."""
     if pair is None:
         return ""
-    mean = f"{pair[0]:{sign}.{digits}f}"
+    mean = f"{pair[0] if round(pair[0], digits) else 0.0:{sign}.{digits}f}"  # no "-0.0"
     return mean if seeds == 1 else f"{mean} ± {pair[1]:.{digits}f}"
 
 

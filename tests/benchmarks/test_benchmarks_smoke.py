@@ -205,6 +205,7 @@ def test_grid_significance_and_one_seed_cells(tmp_path):
     result = paired_bootstrap(tmp_path / "c", tmp_path / "a", references, samples=100)
     assert result["p_value"] < 0.05 and result["bleu_delta"] > 50
     assert fmt((19.736, 0.0), seeds=1) == "19.74" and fmt((19.736, 0.51), seeds=3) == "19.74 ± 0.51"
+    assert fmt((-0.004, 0.9), seeds=3, digits=1, sign="+") == "+0.0 ± 0.9"
 
 
 def test_grid_tables_pair_the_seeds_both_arms_finished(tmp_path):
