@@ -249,19 +249,19 @@ def record_runs(folder, records) -> list[str]:
     return copied
 
 
-def paired_test(records, arm: Arm, seed: int, references: list[str]) -> dict:
-    """The paired bootstrap test of ``arm``'s run of ``seed`` against its baseline's, from their recorded test
-    translations. A record whose translations were lost with the machine that trained it keeps the test computed
-    then (``paired_test`` in its ``results.json``), used while the baseline's record is the run it was computed
-    against (the same test BLEU); otherwise the p-value is ``None``, unknown (the BLEU difference is the records')."""
+def paired_test(records, arm: Arm, seed: int, results: dict, base_results: dict, references: list[str]) -> dict:
+    """The paired bootstrap test of ``arm``'s run of ``seed`` (its ``results``) against its baseline's, from their
+    recorded test translations. A record whose translations were lost with the machine that trained it keeps the test
+    computed then (``paired_test`` in its ``results.json``), used while the baseline's record is the run it was
+    computed against (the same test BLEU); otherwise the p-value is ``None``, unknown (the BLEU difference is the
+    records')."""
     base, method = records / arm.baseline / f"seed{seed}", records / arm.name / f"seed{seed}"
     if all((run / "test_translations.txt").exists() for run in (base, method)):
         return paired_bootstrap(base, method, references)
-    method_results, base_results = (json.loads((run / "results.json").read_text()) for run in (method, base))
-    recorded = method_results.get("paired_test")
+    recorded = results.get("paired_test")
     if recorded and recorded["baseline_bleu"] == base_results["test"]["bleu"]:
         return {"p_value": recorded["p_value"], "bleu_delta": recorded["bleu_delta"]}
-    return {"p_value": None, "bleu_delta": method_results["test"]["bleu"] - base_results["test"]["bleu"]}
+    return {"p_value": None, "bleu_delta": results["test"]["bleu"] - base_results["test"]["bleu"]}
 
 
 def finished_runs(folder) -> dict[str, tuple[Arm, dict[int, dict]]]:
@@ -282,15 +282,16 @@ def summary(arm: Arm, runs: dict[int, dict]) -> dict:
     """One arm's scores, mean ± std over its finished seeds (``translation_summary``, with beam 5 beside greedy), and
     each seed's scores, training figures and curve."""
 
-    def beam(key):  # unknown unless every seed has it (a run rebuilt from an earlier table lacks beam 5's chrF)
-        values = [(r.get("test_beam") or {}).get(key) for r in runs.values()]
-        return None if None in values else mean_std(values)
-
     scores = translation_summary(list(runs.values()), list(runs))
     for seed, r in zip(scores["per_seed"], runs.values()):
         seed["bleu_beam5"] = (r.get("test_beam") or {}).get("bleu")
         seed["chrf_beam5"] = (r.get("test_beam") or {}).get("chrf")
         seed["validation_curve"] = r.get("validation_curve")
+
+    def beam(key):  # unknown unless every seed has it (a run rebuilt from an earlier table lacks beam 5's chrF)
+        values = [seed[f"{key}_beam5"] for seed in scores["per_seed"]]
+        return None if None in values else mean_std(values)
+
     return {
         "config": arm.config,
         "overrides": list(arm.overrides),
@@ -321,7 +322,10 @@ def tabulate(finished: dict[str, tuple[Arm, dict[int, dict]]], folder, reference
         table[name]["bleu_delta"] = mean_std([runs[s]["test"]["bleu"] - base_runs[s]["test"]["bleu"] for s in paired])
         table[name]["chrf_delta"] = mean_std([runs[s]["test"]["chrf"] - base_runs[s]["test"]["chrf"] for s in paired])
         table[name]["significance"] = [
-            {"seed": seed, **paired_test(folder, arm, seed, references[: runs[seed]["test"]["size"]])}
+            {
+                "seed": seed,
+                **paired_test(folder, arm, seed, runs[seed], base_runs[seed], references[: runs[seed]["test"]["size"]]),
+            }
             for seed in paired
         ]
     return table
@@ -457,12 +461,9 @@ def verdict(row: dict) -> str:
     baseline), from its per-seed paired tests: significant (p < 0.05) in the same direction at every seed, at none,
     or neither (undecided). Seeds whose p-value is unknown count as not significant."""
     tests = row["significance"]
-    better = [
-        t["seed"] for t in tests if t["p_value"] is not None and t["p_value"] < SIGNIFICANT and t["bleu_delta"] > 0
-    ]
-    worse = [
-        t["seed"] for t in tests if t["p_value"] is not None and t["p_value"] < SIGNIFICANT and t["bleu_delta"] < 0
-    ]
+    significant = [t for t in tests if t["p_value"] is not None and t["p_value"] < SIGNIFICANT]
+    better = [t["seed"] for t in significant if t["bleu_delta"] > 0]
+    worse = [t["seed"] for t in significant if t["bleu_delta"] < 0]
     at = f"at {len(tests)} seed{'s' if len(tests) > 1 else ''}"
     if len(better) == len(tests):
         text = f"reproduced {at}: the method is significantly better"
