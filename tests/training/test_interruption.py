@@ -15,6 +15,7 @@ import torch
 from helpers import CONFIG_DIR, TINY_TRANSLATION_RUN
 from safetensors.torch import load_file
 
+from lanco_hf.training.callbacks import run_train_loss
 from lanco_hf.training.checkpoints import last_complete_checkpoint
 from lanco_hf.training.preemption import SIGTERM_EXIT_CODE
 
@@ -133,6 +134,11 @@ def test_interrupted_runs_resume_to_the_same_weights(verse_dataset, tmp_path):
     last_terminated = last_step(terminated)
     assert SIGNAL_AFTER <= last_terminated < MAX_STEPS
 
+    # every checkpoint logged the loss of its own step (the SIGTERM one is off the logging grid), so a resumed run
+    # knows the losses of all the steps before it
+    for folder, last in ((killed, last_killed), (terminated, last_terminated)):
+        history = json.loads((folder / f"checkpoint-{last}" / "trainer_state.json").read_text())["log_history"]
+        assert [e["step"] for e in history if "loss" in e][-1] == last
     # the run's training time up to each checkpoint rides in it, so the finished run reports the whole run's time
     seconds_before = {
         folder: json.loads((folder / f"checkpoint-{last}" / "trainer_state.json").read_text())["stateful_callbacks"][
@@ -150,7 +156,11 @@ def test_interrupted_runs_resume_to_the_same_weights(verse_dataset, tmp_path):
         assert json.loads((folder / "trainer_state.json").read_text())["global_step"] == MAX_STEPS
         assert_same_weights(folder, reference)
         assert_same_learning_curve(folder, reference)
-        assert json.loads((folder / "results.json").read_text())["train_runtime_s"] > seconds_before[folder] > 0
+        results = json.loads((folder / "results.json").read_text())
+        assert results["train_runtime_s"] > seconds_before[folder] > 0
+        # the mean loss of all 16 steps, as the uninterrupted run reports it, not of the last process's steps
+        expected = json.loads((reference / "results.json").read_text())["train_loss"]
+        assert results["train_loss"] == pytest.approx(expected, rel=1e-4)
 
 
 def test_last_complete_checkpoint_skips_partial_folders(tmp_path):
@@ -163,3 +173,18 @@ def test_last_complete_checkpoint_skips_partial_folders(tmp_path):
             (folder / "trainer_state.json").write_text(state)
     (tmp_path / "checkpoint-final").mkdir()
     assert last_complete_checkpoint(tmp_path) == str(tmp_path / "checkpoint-4")
+
+
+def test_run_train_loss_weights_each_logged_mean_by_its_steps():
+    history = [
+        {"loss": 2.0, "step": 4},
+        {"loss": 1.0, "step": 6},  # a checkpoint's own log, off the grid of logging_steps=4
+        {"eval_loss": 9.0, "step": 6},
+        {"loss": 7.0, "step": 8},  # logged after the resume: already in the last process's mean
+    ]
+    # resumed at step 6, 4 more steps at a mean of 0.25: (2*4 + 1*2 + 0.25*4) / 10
+    assert run_train_loss(history, 6, 10, 0.25) == pytest.approx(1.1)
+    assert run_train_loss(history, 0, 10, 0.25) == 0.25  # not resumed: transformers' own mean
+    assert run_train_loss(history, 6, 6, None) == pytest.approx(10 / 6)  # resumed at the last step: nothing trained
+    assert run_train_loss(history, 5, 10, 0.25) is None  # the loss of step 5 was never logged
+    assert run_train_loss(history, 6, 10, None) is None

@@ -44,6 +44,45 @@ class TimeBudgetCallback(TrainerCallback):
         return up
 
 
+class LogAtCheckpointCallback(TrainerCallback):
+    """Logs the training loss at every step that writes a checkpoint, so that the log history a checkpoint holds
+    covers every step up to it (``logging_steps`` need not divide ``save_steps``) and a resumed run can report the
+    mean training loss of the whole run (``run_train_loss``). Added after the callbacks that ask for a save."""
+
+    def on_step_end(self, args, state, control, **kwargs):
+        return self._log_if_saving(control)
+
+    def on_epoch_end(self, args, state, control, **kwargs):
+        return self._log_if_saving(control)
+
+    @staticmethod
+    def _log_if_saving(control):
+        if control.should_save:
+            control.should_log = True
+        return control
+
+
+def run_train_loss(log_history: list[dict], resumed_at: int, global_step: int, last_process_loss) -> float | None:
+    """The mean training loss over every step of a run resumed at step ``resumed_at`` (0: not resumed), where
+    transformers' ``train_loss`` (``last_process_loss``) averages only the steps of the process that finished it:
+    the logged losses of the steps up to ``resumed_at`` (each a mean over the steps since the log before it) weighted
+    by their steps, plus the last process's. ``None`` when the history does not cover those steps exactly."""
+    if resumed_at == 0:
+        return last_process_loss
+    total, covered = 0.0, 0
+    for entry in log_history:
+        if "loss" in entry and entry["step"] <= resumed_at:
+            total += entry["loss"] * (entry["step"] - covered)
+            covered = entry["step"]
+    if covered != resumed_at:
+        return None
+    if global_step > resumed_at:
+        if last_process_loss is None:
+            return None
+        total += last_process_loss * (global_step - resumed_at)
+    return total / global_step
+
+
 class ResumableCallback(TrainerCallback, ExportableState):
     """A callback whose ``attributes()`` ride in every checkpoint's ``trainer_state.json`` (transformers'
     ``ExportableState``) and come back with ``restore`` when a run resumes. transformers' own restore
