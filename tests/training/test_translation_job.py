@@ -77,4 +77,7 @@ def test_train_command_end_to_end(tiny_translation_run):
     model = AutoModelForSeq2SeqLM.from_pretrained(output)
     assert model.config.attn_topk == 4 and model.generation_config.max_new_tokens == 10
     assert model.generation_config.num_beams == 2 and model.generation_config.length_penalty == 1.0
+    # the validation generations (predict_with_generate) left the model's config without transformers' global
+    # defaults, so generate() does not warn that both max_new_tokens and max_length=20 are set
+    assert model.generation_config.max_length is None and model.generation_config.top_k is None
     assert "Reloaded as ExplicitSparseForConditionalGeneration" in stdout

@@ -10,6 +10,8 @@ from its checkpoint) and the lanco card, the same commit ``lanco-hf push`` makes
 
 from __future__ import annotations
 
+import copy
+
 from transformers import Seq2SeqTrainer, Trainer
 from transformers.trainer_utils import HubStrategy
 
@@ -75,4 +77,17 @@ class LancoTrainer(HubPushMixin, Trainer):
 
 
 class LancoSeq2SeqTrainer(HubPushMixin, Seq2SeqTrainer):
-    """transformers' ``Seq2SeqTrainer`` whose pushes upload what ``lanco-hf push`` uploads (:class:`HubPushMixin`)."""
+    """transformers' ``Seq2SeqTrainer`` whose pushes upload what ``lanco-hf push`` uploads (:class:`HubPushMixin`)
+    and whose evaluation leaves the model's generation config as it found it.
+
+    transformers 5's ``Seq2SeqTrainer.prediction_step`` fills the model's own ``generation_config`` with the global
+    defaults (``max_length=20``, ``top_k=50``, ...) to pad its outputs; from then on every ``generate`` of a model
+    that sets ``max_new_tokens`` warns that both lengths are set, and the saved ``generation_config.json`` carries
+    those defaults. The config is put back after each prediction step."""
+
+    def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None, **gen_kwargs):
+        kept = copy.deepcopy(self.model.generation_config)
+        try:
+            return super().prediction_step(model, inputs, prediction_loss_only, ignore_keys=ignore_keys, **gen_kwargs)
+        finally:
+            self.model.generation_config = kept

@@ -11,7 +11,6 @@ from transformers import (
     AutoModelForSeq2SeqLM,
     AutoTokenizer,
     DataCollatorForSeq2Seq,
-    Seq2SeqTrainer,
     Seq2SeqTrainingArguments,
     set_seed,
 )
@@ -28,7 +27,7 @@ from .arguments import LossArguments, ModelArguments, TranslationDataArguments
 from .callbacks import LearningCurveCallback, TimeBudgetCallback
 from .checkpoints import average_last_checkpoints
 from .fine_tuning import check_vocabulary
-from .hub_push import HubPushMixin
+from .hub_push import LancoSeq2SeqTrainer
 from .loss_functions import build_run_loss
 from .run import base_model_of, batch_size, finish_run, optimizer_summary, run_summary, schedule_summary
 from .safe_training import train_safely
@@ -36,9 +35,8 @@ from .sampling import ResumableLengthGroupingMixin
 from .tasks import register_task
 
 
-class TranslationTrainer(HubPushMixin, ResumableLengthGroupingMixin, Seq2SeqTrainer):
-    """``Seq2SeqTrainer`` whose length-grouped batches a resumed run reproduces in every epoch and whose pushes
-    upload what ``lanco-hf push`` uploads."""
+class TranslationTrainer(ResumableLengthGroupingMixin, LancoSeq2SeqTrainer):
+    """``LancoSeq2SeqTrainer`` whose length-grouped batches a resumed run reproduces in every epoch."""
 
 
 def load_translation_data(data_args: TranslationDataArguments):
