@@ -232,12 +232,23 @@ def records_dir(quick: bool):
     return RESULTS_DIR / ("seq2seq_grid_quick_runs" if quick else "seq2seq_grid_runs")
 
 
+def run_seeds(folder, arm: Arm) -> list[int]:
+    """The arm's own seeds and every other seed with a finished run in ``folder`` (an ablation given more seeds with
+    ``--seeds``), in order."""
+    found = {
+        int(path.parent.name.removeprefix("seed"))
+        for path in (folder / arm.name).glob("seed*/results.json")
+        if path.parent.name.removeprefix("seed").isdigit()
+    }
+    return sorted(set(arm.seeds) | found)
+
+
 def record_runs(folder, records) -> list[str]:
     """Copy what the tables need of every finished run in ``folder`` (the run folders) into ``records``, replacing
     an earlier record of the same arm and seed; returns the runs copied (``arm/seedN``)."""
     copied = []
     for arm in ARMS.values():
-        for seed in arm.seeds:
+        for seed in run_seeds(folder, arm):
             run = folder / arm.name / f"seed{seed}"
             if not (run / "results.json").exists():
                 continue
@@ -269,7 +280,7 @@ def finished_runs(folder) -> dict[str, tuple[Arm, dict[int, dict]]]:
     finished = {}
     for arm in ARMS.values():
         runs = {}
-        for seed in arm.seeds:
+        for seed in run_seeds(folder, arm):
             path = folder / arm.name / f"seed{seed}" / "results.json"
             if path.exists():
                 runs[seed] = json.loads(path.read_text())

@@ -304,6 +304,25 @@ def test_grid_tables_are_rebuilt_from_the_committed_record_of_its_runs(tmp_path)
     assert again["bleu_delta"] == (0.0, 0.0) and again["significance"][0]["p_value"] == 1.0
 
 
+def test_an_ablation_given_more_seeds_is_recorded_and_tabulated_with_them(tmp_path):
+    """An ablation arm declares one seed; runs of other seeds (``--seeds 2 3``) are recorded and enter its mean and
+    its paired tests like the declared one."""
+    from benchmarks.seq2seq_grid import ARMS, finished_runs, record_runs, tabulate
+
+    assert ARMS["topk4"].seeds == (1,)
+    runs, records = tmp_path / "runs", tmp_path / "records"
+    for seed in (1, 2):
+        _grid_run(runs / "transformer" / f"seed{seed}", 20.0, WORSE)
+    for seed, bleu in ((1, 24.0), (2, 26.0)):
+        _grid_run(runs / "topk4" / f"seed{seed}", bleu, REFERENCES)
+    (runs / "topk4" / "seed3").mkdir()  # unfinished: not recorded
+    (runs / "topk4" / "seedling").mkdir()  # not a seed folder
+    assert record_runs(runs, records) == ["transformer/seed1", "transformer/seed2", "topk4/seed1", "topk4/seed2"]
+    topk4 = tabulate(finished_runs(records), records, REFERENCES)["topk4"]
+    assert topk4["seeds"] == [1, 2] and topk4["bleu"] == pytest.approx((25.0, 2**0.5))
+    assert topk4["paired_seeds"] == [1, 2] and [t["seed"] for t in topk4["significance"]] == [1, 2]
+
+
 def test_a_run_recorded_without_translations_keeps_its_paired_test_while_its_baseline_is_the_same(tmp_path):
     """A run rebuilt from an earlier table (its translations lost) reports the paired test computed then, while the
     baseline's record is the run it was computed against; a retrained baseline makes its p-value unknown (shown as
