@@ -232,15 +232,11 @@ def records_dir(quick: bool):
     return RESULTS_DIR / ("seq2seq_grid_quick_runs" if quick else "seq2seq_grid_runs")
 
 
-def run_seeds(folder, arm: Arm) -> list[int]:
-    """The arm's own seeds and every other seed with a finished run in ``folder`` (an ablation given more seeds with
-    ``--seeds``), in order."""
-    found = {
-        int(path.parent.name.removeprefix("seed"))
-        for path in (folder / arm.name).glob("seed*/results.json")
-        if path.parent.name.removeprefix("seed").isdigit()
-    }
-    return sorted(set(arm.seeds) | found)
+def finished_seeds(folder, arm: Arm) -> list[int]:
+    """The seeds of ``arm`` with a finished run (a ``results.json``) in ``folder``, in order: its own seeds and any
+    other (an ablation given more seeds with ``--seeds``)."""
+    names = (path.parent.name.removeprefix("seed") for path in (folder / arm.name).glob("seed*/results.json"))
+    return sorted(int(name) for name in names if name.isdigit())
 
 
 def record_runs(folder, records) -> list[str]:
@@ -248,10 +244,8 @@ def record_runs(folder, records) -> list[str]:
     an earlier record of the same arm and seed; returns the runs copied (``arm/seedN``)."""
     copied = []
     for arm in ARMS.values():
-        for seed in run_seeds(folder, arm):
+        for seed in finished_seeds(folder, arm):
             run = folder / arm.name / f"seed{seed}"
-            if not (run / "results.json").exists():
-                continue
             target = records / arm.name / f"seed{seed}"
             target.mkdir(parents=True, exist_ok=True)
             for name in RECORDED:
@@ -279,11 +273,10 @@ def finished_runs(folder) -> dict[str, tuple[Arm, dict[int, dict]]]:
     """The results of every arm's finished runs, by seed (arms without one are left out)."""
     finished = {}
     for arm in ARMS.values():
-        runs = {}
-        for seed in run_seeds(folder, arm):
-            path = folder / arm.name / f"seed{seed}" / "results.json"
-            if path.exists():
-                runs[seed] = json.loads(path.read_text())
+        runs = {
+            seed: json.loads((folder / arm.name / f"seed{seed}" / "results.json").read_text())
+            for seed in finished_seeds(folder, arm)
+        }
         if runs:
             finished[arm.name] = (arm, runs)
     return finished
