@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from lanco_hf.data.bible import find_sword_root, read_bible_pairs, split_of
+from lanco_hf.data.bible import ENGLISH_MODULE, _open_bibles, find_sword_root, read_bible_pairs, split_of
 from lanco_hf.data.cache import DataNotFoundError, cached_jsonl, read_jsonl, write_jsonl
 from lanco_hf.data.tokenizer import cached_bpe_tokenizer, train_bpe_tokenizer
 
@@ -32,6 +32,22 @@ def test_verses_are_aligned_and_named(pairs):
     assert first["en"].startswith("Now it came to pass in the days when the judges ruled")
     assert first["es"].startswith("Y ACONTECIÓ en los días que gobernaban los jueces")
     assert all(p["en"] == " ".join(p["en"].split()) and p["es"] for p in pairs)
+
+
+@needs_sword
+def test_a_book_decompresses_each_block_once_and_reads_as_pysword_does():
+    from pysword.modules import SwordModules
+
+    root = str(find_sword_root(fetch=False))
+    english, _ = _open_bibles(root)
+    calls = []
+    decompress = english._decompress
+    english._decompress = lambda data: calls.append(len(data)) or decompress(data)
+    ours = list(english.get_iter(books=["Ruth"], clean=True))
+    modules = SwordModules(root)
+    modules.parse_modules()
+    assert ours == list(modules.get_bible_from_module(ENGLISH_MODULE).get_iter(books=["Ruth"], clean=True))
+    assert len(ours) == 85 and len(calls) == 1  # pysword alone decompresses the book's block once per verse
 
 
 @needs_sword
