@@ -158,7 +158,7 @@ def markdown(runs: dict[str, list[dict]], speed: dict, settings: dict) -> str:
         "",
         "Learning curves against steps and against training time: `main_job_vs_marian.png`. Generation "
         "speed: generated tokens per second on the first 256 test sources, batches of 32, median of "
-        f"{settings['speed_repeats']} round-robin repeats in one process ({settings['threads']} torch threads).",
+        f"{settings['speed_repeats']} round-robin repeats in one process (torch threads: {settings['threads']}).",
         "",
     ]
     return "\n".join(lines)
