@@ -113,14 +113,12 @@ def read_bible_pairs(sword_path: str | os.PathLike | None = None, books: list[st
                 unit="book",
             )
         )
-    except BaseException:
-        # interrupted (SIGTERM / Ctrl-C in the parent) or failed: drop the books not started and let each worker
-        # finish its current one (under a second). Killing a worker instead can cut its result off half-written
-        # in the pool's pipe, and the pool's reader thread, which the interpreter joins at exit, then waits for
-        # the rest forever.
+    finally:
+        # also when interrupted (SIGTERM / Ctrl-C in the parent) or failed: drop the books not started and let each
+        # worker finish its current one (under a second). Killing a worker instead can cut its result off
+        # half-written in the pool's pipe, and the pool's reader thread, which the interpreter joins at exit, then
+        # waits for the rest forever.
         pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    pool.shutdown()
     return [pair for book_pairs in per_book for pair in book_pairs]
 
 
