@@ -21,14 +21,26 @@ so runs made on different machines add up and the paired tests can be recomputed
     python -m benchmarks.seq2seq_grid --write                                       # tables from what has finished
     python -m benchmarks.seq2seq_grid --write --readme      # also the README's "Replicated so far" rows of the grid
     python -m benchmarks.seq2seq_grid --quick                                       # smoke test: tiny models
+
+``--settings iwslt`` runs the same arms at the papers' own model size and training recipe (fairseq's
+``transformer_iwslt_de_en``, MUSE's 12+12 layers at d 384; ``configs/*_iwslt_bible.yaml``), sized for a GPU, in
+parallel processes (``--jobs``); ``--fit-seconds`` first times a few steps of every run side by side and sets the
+step budget to what fits, the same for every arm (a fixed number, recorded, so the result is reproducible). Each
+budget's runs and tables are kept apart (``seq2seq_grid_iwslt_<N>steps.*``); ``--write --steps N`` rewrites one:
+
+    python -m benchmarks.seq2seq_grid --settings iwslt --group headline --seeds 1 2 --jobs 12 --fit-seconds 270
+    python -m benchmarks.seq2seq_grid --settings iwslt --write --steps 400
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import shutil
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .replication import (
     RESULTS_DIR,
@@ -190,7 +202,68 @@ QUICK = [*TRANSLATION_QUICK, "eval_steps=2", "save_steps=2"]
 DEFAULT_STEPS = 1200  # the post-norm baseline: BLEU 19.8 here (main_job_vs_marian)
 
 
-def common_overrides(steps: int) -> list[str]:
+@dataclass(frozen=True)
+class Settings:
+    """Where the grid runs: which config each arm's config becomes, and where runs, records and tables go."""
+
+    name: str  # the runs folder and the results files' stem
+    configs: dict[str, str]  # an arm's config -> the config it trains with here (arms of other configs are left out)
+    title: str
+    excluded: tuple[str, ...] = ()  # arms that have no meaning here
+    # a GPU recipe (``common_overrides``) whose step budget is fitted to the machine it is lent: the budget is part
+    # of the folders' and files' names, so that each budget's runs are a table of their own, never mixed
+    gpu: bool = False
+
+    def stem(self, steps: int) -> str:
+        return f"{self.name}_{steps}steps" if self.gpu else self.name
+
+
+SETTINGS = {
+    # 2 CPU cores: the grid's own small models, 1,200 steps of 64 verse pairs, checkpointed and continued
+    "bible": Settings(
+        "seq2seq_grid",
+        {BASE: BASE, PRENORM: PRENORM, MUSE: MUSE},
+        "Seq2seq methods on Bible EN→ES at a budget where models translate",
+    ),
+    # a GPU: the papers' own model sizes and recipe (fairseq's IWSLT14 De-En), on the same data and tokenizer
+    "iwslt": Settings(
+        "seq2seq_grid_iwslt",
+        {BASE: "configs/transformer_iwslt_bible.yaml", MUSE: "configs/muse_iwslt_bible.yaml"},
+        "Seq2seq methods on Bible EN→ES at the papers' own model size and recipe (fairseq's IWSLT14 De-En)",
+        excluded=("muse_equal_shape",),  # its overrides are the small baseline's shape
+        gpu=True,
+    ),
+}
+
+
+def arms_of(settings: Settings) -> dict[str, Arm]:
+    """The grid's arms under ``settings``, each with its config replaced by the one it trains with there."""
+    return {
+        name: Arm(**{**arm.__dict__, "config": settings.configs[arm.config]})
+        for name, arm in ARMS.items()
+        if arm.config in settings.configs and name not in settings.excluded
+    }
+
+
+def common_overrides(steps: int, settings: Settings = SETTINGS["bible"]) -> list[str]:
+    if settings.gpu:
+        # the recipe's warm-up (4,000 of 20k updates) scaled to the budget; four validations; no checkpoints (a
+        # GPU machine is lent for one call: nothing to continue from); bf16 mixed precision (fairseq's recipes train
+        # in fp16) and TF32 for what stays in fp32: a GPU recipe
+        return [
+            "bf16=true",
+            "tf32=true",
+            "max_train_minutes=null",
+            "disable_tqdm=true",
+            f"max_steps={steps}",
+            f"warmup_steps={max(steps // 5, 1)}",
+            "eval_strategy=steps",
+            f"eval_steps={max(steps // 4, 1)}",
+            "predict_with_generate=true",
+            "generation_num_beams=1",
+            "save_strategy=no",
+            "num_beams=5",
+        ]
     return [
         "max_train_minutes=null",
         "disable_tqdm=true",
@@ -226,10 +299,10 @@ def paired_bootstrap(run_dir_a, run_dir_b, references: list[str], samples: int =
 RECORDED = ("results.json", "test_translations.txt")  # what the tables need of a finished run
 
 
-def records_dir(quick: bool):
+def records_dir(quick: bool, name: str = "seq2seq_grid"):
     """Where the grid records its finished runs (``RECORDED`` of each): committed, unlike the run folders; the
     ``--quick`` record is ignored by git (``*_quick*``)."""
-    return RESULTS_DIR / ("seq2seq_grid_quick_runs" if quick else "seq2seq_grid_runs")
+    return RESULTS_DIR / (f"{name}_quick_runs" if quick else f"{name}_runs")
 
 
 def finished_seeds(folder, arm: Arm) -> list[int]:
@@ -239,11 +312,11 @@ def finished_seeds(folder, arm: Arm) -> list[int]:
     return sorted(int(name) for name in names if name.isdigit())
 
 
-def record_runs(folder, records) -> list[str]:
+def record_runs(folder, records, arms: dict[str, Arm] = ARMS) -> list[str]:
     """Copy what the tables need of every finished run in ``folder`` (the run folders) into ``records``, replacing
     an earlier record of the same arm and seed; returns the runs copied (``arm/seedN``)."""
     copied = []
-    for arm in ARMS.values():
+    for arm in arms.values():
         for seed in finished_seeds(folder, arm):
             run = folder / arm.name / f"seed{seed}"
             target = records / arm.name / f"seed{seed}"
@@ -269,10 +342,10 @@ def paired_test(records, arm: Arm, seed: int, results: dict, base_results: dict,
     return {"p_value": None, "bleu_delta": results["test"]["bleu"] - base_results["test"]["bleu"]}
 
 
-def finished_runs(folder) -> dict[str, tuple[Arm, dict[int, dict]]]:
+def finished_runs(folder, arms: dict[str, Arm] = ARMS) -> dict[str, tuple[Arm, dict[int, dict]]]:
     """The results of every arm's finished runs, by seed (arms without one are left out)."""
     finished = {}
-    for arm in ARMS.values():
+    for arm in arms.values():
         runs = {
             seed: json.loads((folder / arm.name / f"seed{seed}" / "results.json").read_text())
             for seed in finished_seeds(folder, arm)
@@ -360,19 +433,19 @@ def tables(table: dict) -> dict[str, list[str]]:
     return by_method
 
 
-def change(row: dict) -> str:
+def change(row: dict, arms: dict[str, Arm] = ARMS) -> str:
     """What an arm changes from its baseline: its config where that differs, and its overrides."""
     if row["baseline"] is None:
         return f"baseline: `{row['config']}`"
-    parts = ([] if row["config"] == ARMS[row["baseline"]].config else [row["config"]]) + row["overrides"]
+    parts = ([] if row["config"] == arms[row["baseline"]].config else [row["config"]]) + row["overrides"]
     return " ".join(f"`{part}`" for part in parts)
 
 
-def markdown(table: dict, settings: dict) -> str:
+def markdown(table: dict, settings: dict, arms: dict[str, Arm] = ARMS) -> str:
     from lanco_hf.hub.methods import METHODS
 
     lines = [
-        "# Seq2seq methods on Bible EN→ES at a budget where models translate",
+        f"# {settings.get('title', SETTINGS['bible'].title)}",
         "",
         f"`lanco-hf train CONFIG` + overrides, {settings['budget']}; mean ± sample std over seeds; sacrebleu BLEU / "
         "chrF on the test split. Δ BLEU: the per-seed difference to the baseline, mean ± std over the seeds both "
@@ -395,12 +468,12 @@ def markdown(table: dict, settings: dict) -> str:
             seeds = len(row["seeds"])
             pvalues = ", ".join(f"{t['seed']}: {pvalue(t)}" for t in row.get("significance", []))
             lines.append(
-                f"| {name} | {change(row)} | {', '.join(map(str, row['seeds']))} | {row['parameters']:,} | "
+                f"| {name} | {change(row, arms)} | {', '.join(map(str, row['seeds']))} | {row['parameters']:,} | "
                 f"{fmt(row['bleu'], seeds)} | {fmt(row['chrf'], seeds)} | {fmt(row['bleu_beam5'], seeds)} | "
                 f"{fmt(row.get('bleu_delta'), len(row.get('paired_seeds', [])), sign='+')} | {pvalues} | "
                 f"{row['paper']} |"
             )
-        missing = [arm.name for arm in ARMS.values() if arm.method == key and arm.name not in table]
+        missing = [arm.name for arm in arms.values() if arm.method == key and arm.name not in table]
         if missing:
             lines += ["", "No finished run yet: " + ", ".join(missing) + "."]
     lines += [
@@ -570,56 +643,170 @@ def plot(table: dict, path) -> None:
     figure.savefig(path, dpi=120)
 
 
+def train_runs(runs: list[tuple[str, Path, list[str]]], jobs: int) -> list[str]:
+    """Train ``runs`` (config, run folder, overrides), ``jobs`` at a time in processes of their own (one process for
+    ``jobs`` 1), each continued from its last checkpoint where it has one; returns the failures (run folder: error)
+    after every run has ended, so that one failing run does not stop the others."""
+    if jobs == 1:
+        for config, folder, overrides in runs:
+            train(config, folder, overrides, resume=True)
+        return []
+    failures = []
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(train, config, folder, overrides, True): folder for config, folder, overrides in runs}
+        for future, folder in futures.items():
+            try:
+                future.result()
+            except (Exception, SystemExit) as error:  # reported with the others once every run has ended
+                failures.append(f"{folder}: {type(error).__name__}: {error}")
+    return failures
+
+
+def steps_that_fit(seconds_per_step: list[float], seconds: float, multiple: int = 100) -> int:
+    """The largest multiple of ``multiple`` steps that the slowest run, at its measured pace, trains in ``seconds``
+    (at least ``multiple``)."""
+    if not seconds_per_step or seconds <= 0:
+        raise ValueError(f"--fit-seconds needs timed runs and a positive budget (got {seconds})")
+    return max(int(seconds / max(seconds_per_step) // multiple) * multiple, multiple)
+
+
+def time_runs(runs: list[tuple[str, Path, list[str]]], steps: int, folder: Path, jobs: int) -> list[float]:
+    """Seconds a step of every run (config, its folder's name in ``folder``, overrides), trained side by side
+    (``jobs`` at a time) for ``steps`` steps with no evaluation: the pace of the real runs on this machine (the first
+    step's start-up included, so it errs slow)."""
+    shutil.rmtree(folder, ignore_errors=True)  # never the reused results of an earlier timing (another machine's)
+    probes = [
+        (config, folder / name, [*overrides, *PROBE, f"max_steps={steps}", f"warmup_steps={steps}"])
+        for config, name, overrides in runs
+    ]
+    failures = train_runs(probes, jobs)
+    if failures:
+        raise RuntimeError("timing runs failed:\n" + "\n".join(failures))
+    paces = []
+    for _, run, _ in probes:
+        results = json.loads((run / "results.json").read_text())
+        paces.append(results["train_runtime_s"] / results["train_steps"])
+        print(f"{run}: {paces[-1]:.3f} s a step")
+    return paces
+
+
+# a timing run trains only: no evaluation, no checkpoints, a few test sentences, greedy
+PROBE = [
+    "max_train_minutes=null",
+    "disable_tqdm=true",
+    "eval_strategy=no",
+    "save_strategy=no",
+    "max_test_samples=8",
+    "num_beams=1",
+    "num_examples_to_show=1",
+]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a few steps of tiny models: checks the pipeline only")
+    parser.add_argument("--settings", choices=list(SETTINGS), default="bible", help="bible (CPU, default) or iwslt")
     parser.add_argument("--steps", type=int, default=DEFAULT_STEPS, help=f"training steps (default {DEFAULT_STEPS})")
     parser.add_argument("--group", choices=["headline", "ablation", "all"], default="all")
     parser.add_argument("--arms", nargs="+", choices=list(ARMS), default=None)
     parser.add_argument("--seeds", type=int, nargs="+", default=None, help="default: each arm's own seeds")
+    parser.add_argument("--jobs", type=int, default=1, help="runs trained at the same time, a process each")
+    parser.add_argument(
+        "--fit-seconds",
+        type=float,
+        default=None,
+        help="set --steps to what the slowest run trains in this many seconds, timed with --probe-steps steps of "
+        "every run side by side first",
+    )
+    parser.add_argument("--probe-steps", type=int, default=30, help="steps of the timing runs of --fit-seconds")
     parser.add_argument("--write", action="store_true", help="only write the tables from the finished runs")
     parser.add_argument("--readme", action="store_true", help="also rewrite the README's rows of the grid")
     args = parser.parse_args(argv)
-    steps = 4 if args.quick else args.steps
-    common = common_overrides(steps)
-    tiny = QUICK if args.quick else []  # last, so that they also shrink the arms that set a shape
-    folder = runs_dir("seq2seq_grid", args.quick)
+    if args.jobs < 1:
+        parser.error(f"--jobs must be at least 1 (got {args.jobs})")
+    settings = SETTINGS[args.settings]
+    arms = arms_of(settings)
+    unknown = sorted(set(args.arms or []) - set(arms))
+    if unknown:
+        parser.error(f"--arms {' '.join(unknown)}: not in the {args.settings} settings (they have {', '.join(arms)})")
+    if args.readme and args.settings != "bible":
+        parser.error("--readme rewrites the README's rows of the bible settings only")
+    # last, so that they also shrink the arms that set a shape; the step budget stays --steps' (or the fitted one)
+    tiny = [o for o in QUICK if not o.startswith("max_steps=")] if args.quick else []
+    if args.quick and settings.gpu:
+        import torch
+
+        tiny += [] if torch.cuda.is_available() else ["bf16=false", "tf32=false"]  # a CPU smoke test of the GPU recipe
     chosen = [
         arm
-        for arm in ARMS.values()
+        for arm in arms.values()
         if (args.arms is None or arm.name in args.arms) and (args.group == "all" or arm.group == args.group)
     ]
+    # the first seed of every arm first, so a stopped grid has the most pairs
+    order = [
+        (arm, (args.seeds or arm.seeds)[position])
+        for position in range(max((len(args.seeds or arm.seeds) for arm in chosen), default=0))
+        for arm in chosen
+        if position < len(args.seeds or arm.seeds)
+    ]
+    steps = 4 if args.quick else args.steps
+    if args.fit_seconds is not None and not args.write:
+        paces = time_runs(
+            [
+                (arm.config, Path(arm.name) / f"seed{seed}", [*arm.overrides, f"seed={seed}", *tiny])
+                for arm, seed in order
+            ],
+            args.probe_steps,
+            runs_dir(f"{settings.name}_timing", args.quick),
+            args.jobs,
+        )
+        steps = steps_that_fit(paces, args.fit_seconds, multiple=2 if args.quick else 100)
+        print(f"{steps} steps fit in {args.fit_seconds:.0f} s at the slowest run's pace ({max(paces):.3f} s a step)")
+    common = common_overrides(steps, settings)
+    folder = runs_dir(settings.stem(steps), args.quick)
+    failures = []
     if not args.write:
-        rounds = max((len(args.seeds or arm.seeds) for arm in chosen), default=0)
-        for position in range(rounds):  # the first seed of every arm first, so a stopped grid has the most pairs
-            for arm in chosen:
-                seeds = args.seeds or arm.seeds
-                if position < len(seeds):
-                    seed = seeds[position]
-                    train(
-                        arm.config,
-                        folder / arm.name / f"seed{seed}",
-                        [*common, *arm.overrides, f"seed={seed}", *tiny],
-                        resume=True,
-                    )
-    records = records_dir(args.quick)
-    for run in record_runs(folder, records):
+        failures = train_runs(
+            [
+                (arm.config, folder / arm.name / f"seed{seed}", [*common, *arm.overrides, f"seed={seed}", *tiny])
+                for arm, seed in order
+            ],
+            args.jobs,
+        )
+    records = records_dir(args.quick, settings.stem(steps))
+    for run in record_runs(folder, records, arms):
         print(f"recorded {run} in {records}")
-    finished = finished_runs(records)
+    finished = finished_runs(records, arms)
     if not finished:
-        print("no finished runs yet")
-        return
+        print(f"no finished runs yet in {records}")
+    else:
+        budgets = {r["train_steps"] for _, runs in finished.values() for r in runs.values()}
+        if len(budgets) > 1:
+            raise SystemExit(f"{records} holds runs of different step budgets {sorted(budgets)}: compare equal steps")
+        if args.write:  # the budget the recorded runs were trained with
+            steps = budgets.pop()
+            common = common_overrides(steps, settings)
+        write_tables(finished, records, arms, settings, steps, [*common, *tiny], args)
+    if failures:
+        raise SystemExit("runs that failed:\n" + "\n".join(failures))
+
+
+def write_tables(finished, records, arms, settings: Settings, steps: int, overrides: list[str], args) -> None:
     from lanco_hf.data.bible import bible_translation_dataset
+    from lanco_hf.training.arguments import load_run_config
 
     table = tabulate(finished, records, bible_translation_dataset()["test"]["es"])
-    settings = {
+    base = load_run_config(ROOT / settings.configs[BASE])
+    batch = base["per_device_train_batch_size"] * base.get("gradient_accumulation_steps", 1)  # pairs an update
+    payload = {
         "steps": steps,
         "quick": args.quick,
-        "common_overrides": [*common, *tiny],
-        "budget": f"{steps} steps of 64 verse pairs" + (" (QUICK MODE: tiny models)" if args.quick else ""),
+        "common_overrides": overrides,
+        "title": settings.title,
+        "budget": f"{steps} steps of {batch} verse pairs" + (" (QUICK MODE: tiny models)" if args.quick else ""),
     }
     json_path, _ = write_results(
-        "seq2seq_grid", {"settings": settings, "arms": table}, markdown(table, settings), args.quick
+        settings.stem(steps), {"settings": payload, "arms": table}, markdown(table, payload, arms), args.quick
     )
     plot(table, json_path.with_suffix(".png"))
     if args.readme and not args.quick:

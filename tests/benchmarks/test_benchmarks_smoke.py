@@ -406,3 +406,58 @@ def test_grid_readme_rows_replace_only_their_own_rows(tmp_path):
     readme.write_text("intro\n")
     with pytest.raises(ValueError, match="--arms transformer topk8"):
         update_readme(table, readme)
+
+
+def test_grid_settings_swap_each_arms_config_and_keep_its_change():
+    """Under the papers' recipe (``--settings iwslt``) every arm trains its paper-size twin config with its own
+    overrides; an arm of a config without a twin, or whose overrides only mean something at the small size, is not
+    there; the bible settings are the grid itself."""
+    from benchmarks.seq2seq_grid import ARMS, BASE, MUSE, SETTINGS, arms_of, records_dir
+    from lanco_hf.training.arguments import load_run_config
+
+    assert arms_of(SETTINGS["bible"]) == ARMS
+    iwslt = arms_of(SETTINGS["iwslt"])
+    assert iwslt["topk8"].config == "configs/transformer_iwslt_bible.yaml"
+    assert iwslt["topk8"].overrides == ARMS["topk8"].overrides and iwslt["topk8"].baseline == "transformer"
+    assert iwslt["muse"].config == "configs/muse_iwslt_bible.yaml"
+    assert {"transformer_prenorm", "adanorm_prenorm", "muse_equal_shape"}.isdisjoint(iwslt)
+    assert set(iwslt) | {"transformer_prenorm", "adanorm_prenorm", "muse_equal_shape"} == set(ARMS)
+    # the paper-size twins: fairseq's transformer_iwslt_de_en, and MUSE at twice its depth and 3/4 of its width
+    base, muse = (
+        load_run_config(replication.ROOT / SETTINGS["iwslt"].configs[c])["model_config"] for c in (BASE, MUSE)
+    )
+    assert (base["d_model"], base["encoder_layers"], base["encoder_ffn_dim"], base["encoder_attention_heads"]) == (
+        512,
+        6,
+        1024,
+        4,
+    )
+    assert (muse["d_model"], muse["encoder_layers"], muse["encoder_ffn_dim"]) == (384, 12, 768)
+    assert records_dir(False).name == "seq2seq_grid_runs"  # the CPU grid's committed record keeps its place
+    assert SETTINGS["bible"].stem(1200) == "seq2seq_grid"  # its files keep their names
+    assert records_dir(False, SETTINGS["iwslt"].stem(400)).name == "seq2seq_grid_iwslt_400steps_runs"
+
+
+def test_the_fitted_step_budget_is_what_the_slowest_run_trains_in_the_time():
+    from benchmarks.seq2seq_grid import steps_that_fit
+
+    assert steps_that_fit([0.2, 0.31, 0.25], 300) == 900  # 300 / 0.31 = 967 -> the multiple of 100 below
+    assert steps_that_fit([0.5], 300, multiple=50) == 600
+    assert steps_that_fit([10.0], 300) == 100  # never below one multiple
+    with pytest.raises(ValueError, match="--fit-seconds"):
+        steps_that_fit([], 300)
+
+
+def test_grid_rejects_arms_the_settings_do_not_have_and_parallel_failures_are_reported_together(tmp_path, capsys):
+    from benchmarks.seq2seq_grid import main, train_runs
+
+    with pytest.raises(SystemExit):
+        main(["--settings", "iwslt", "--arms", "muse_equal_shape", "--write"])
+    assert "--arms muse_equal_shape: not in the iwslt settings" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--jobs", "0", "--write"])
+    assert "--jobs must be at least 1 (got 0)" in capsys.readouterr().err
+    # two runs side by side whose configs do not exist: both fail, and both are reported, neither stops the other
+    missing = [(str(tmp_path / f"missing{i}.yaml"), tmp_path / f"run{i}", ["seed=1"]) for i in range(2)]
+    failures = train_runs(missing, jobs=2)
+    assert len(failures) == 2 and all("missing" in failure for failure in failures)
