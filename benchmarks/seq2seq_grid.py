@@ -160,6 +160,26 @@ ARMS = {
             "adanorm",
             **ABLATION,
         ),
+        # DetachNorm does not learn at the baseline's learning rate (BLEU 0.1 at 3 seeds): slow or stuck? The same
+        # run at half and a quarter of it
+        Arm(
+            "detachnorm_lr_half",
+            BASE,
+            ("model_config.norm_type=detachnorm", "learning_rate=6e-4"),
+            "transformer",
+            "DetachNorm at half the baseline's learning rate (not a paper setting)",
+            "adanorm",
+            **ABLATION,
+        ),
+        Arm(
+            "detachnorm_lr_quarter",
+            BASE,
+            ("model_config.norm_type=detachnorm", "learning_rate=3e-4"),
+            "transformer",
+            "DetachNorm at a quarter of the baseline's learning rate (not a paper setting)",
+            "adanorm",
+            **ABLATION,
+        ),
         # the official AdaNorm translation script trains pre-norm (--encoder/decoder-normalize-before, C = 2): the
         # pair again on the pre-norm Transformer of the main job's settings
         Arm(
