@@ -39,7 +39,7 @@ import json
 import multiprocessing
 import shutil
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .replication import (
@@ -259,7 +259,7 @@ SETTINGS = {
 def arms_of(settings: Settings) -> dict[str, Arm]:
     """The grid's arms under ``settings``, each with its config replaced by the one it trains with there."""
     return {
-        name: Arm(**{**arm.__dict__, "config": settings.configs[arm.config]})
+        name: replace(arm, config=settings.configs[arm.config])
         for name, arm in ARMS.items()
         if arm.config in settings.configs and name not in settings.excluded
     }
@@ -664,9 +664,10 @@ def plot(table: dict, path) -> None:
 
 
 def train_runs(runs: list[tuple[str, Path, list[str]]], jobs: int) -> list[str]:
-    """Train ``runs`` (config, run folder, overrides), ``jobs`` at a time in processes of their own (one process for
-    ``jobs`` 1), each continued from its last checkpoint where it has one; returns the failures (run folder: error)
-    after every run has ended, so that one failing run does not stop the others."""
+    """Train ``runs`` (config, run folder, overrides), each continued from its last checkpoint where it has one. With
+    ``jobs`` 1 they train one after the other in this process and the first error stops the grid, as it always did;
+    with more, ``jobs`` at a time in processes of their own, and the failures (run folder: error) are returned after
+    every run has ended, so that one failing run does not stop the others."""
     if jobs == 1:
         for config, folder, overrides in runs:
             train(config, folder, overrides, resume=True)
