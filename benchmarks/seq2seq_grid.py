@@ -62,7 +62,7 @@ class Arm:
     overrides: tuple[str, ...] = ()
     baseline: str | None = None  # the arm this one is compared with
     paper: str = ""  # the paper's own numbers and direction
-    method: str | None = None  # whose table the arm is in: a key of lanco_hf.hub.methods.METHODS
+    method: str | None = None  # whose table the arm is in: a key of lanco_hf.hub.methods.METHODS, or REFERENCE
     group: str = "headline"  # "headline" (3 seeds) or "ablation" (1 seed)
     seeds: tuple[int, ...] = field(default=(1, 2, 3))
 
@@ -73,6 +73,7 @@ class Arm:
 BASE = "configs/transformer_postnorm_bible.yaml"
 PRENORM = "configs/transformer_bible.yaml"  # the main job's dense twin: pre-norm, its settings
 MUSE = "configs/muse_paper_shape_bible.yaml"  # the paper's shape relation: twice the depth at 3/4 of the width
+MARIAN = "configs/marian_bible.yaml"  # transformers' own MarianMTModel of the baseline's shape, with its settings
 # label-smoothed EL; the smoothing moves from the Trainer's label_smoothing_factor into the loss
 EL = (
     "label_smoothing_factor=0",
@@ -84,6 +85,15 @@ EL = (
 # MUSE at the baseline's own shape (width, depth, heads, FFN): an ablation, not a paper setting
 BASE_SHAPE = tuple(shape_overrides(BASE))
 ABLATION = {"group": "ablation", "seeds": (1,)}  # one seed each, more if time allows
+# Not a paper's table: transformers' MarianMTModel against the grid's baseline, whose function it is (post-norm, the
+# same shape, settings and initialisation; tests/modeling/test_initialisation.py). Its Δ BLEU is Marian's minus the
+# lanco Transformer's: lanco's baseline is as good as transformers' own when the difference is not significant.
+REFERENCE = "reference"
+REFERENCE_HEADING = (
+    "Reference: transformers' MarianMTModel",
+    "Not a paper's claim: the lanco Transformer must be as good as transformers' own model of the same shape and "
+    "settings, trained by the same `lanco-hf train`; Δ BLEU is Marian's minus the lanco Transformer's.",
+)
 ARMS = {
     arm.name: arm
     for arm in [
@@ -91,6 +101,15 @@ ARMS = {
             "transformer",
             BASE,
             paper="Transformer baselines (post-norm): IWSLT14 De-En 34.4-35.5 (the papers' re-implementations)",
+        ),
+        Arm(
+            "marian",
+            MARIAN,
+            (),
+            "transformer",
+            "transformers' MarianMTModel, the baseline's shape and settings (main_job_vs_marian, seed 1: 20.01 vs "
+            "the lanco Transformer's 19.78)",
+            REFERENCE,
         ),
         Arm(
             "topk8",
@@ -242,7 +261,7 @@ SETTINGS = {
     # 2 CPU cores: the grid's own small models, 1,200 steps of 64 verse pairs, checkpointed and continued
     "bible": Settings(
         "seq2seq_grid",
-        {BASE: BASE, PRENORM: PRENORM, MUSE: MUSE},
+        {BASE: BASE, PRENORM: PRENORM, MUSE: MUSE, MARIAN: MARIAN},
         "Seq2seq methods on Bible EN→ES at a budget where models translate",
     ),
     # a GPU: the papers' own model sizes and recipe (fairseq's IWSLT14 De-En), on the same data and tokenizer
@@ -453,6 +472,16 @@ def tables(table: dict) -> dict[str, list[str]]:
     return by_method
 
 
+def heading(key: str) -> tuple[str, str]:
+    """A table's title and the line under it: the method's name and paper, or the reference table's."""
+    from lanco_hf.hub.methods import METHODS
+
+    if key == REFERENCE:
+        return REFERENCE_HEADING
+    method = METHODS[key]
+    return method.name, f"{method.paper} ({method.url})"
+
+
 def change(row: dict, arms: dict[str, Arm] = ARMS) -> str:
     """What an arm changes from its baseline: its config where that differs, and its overrides."""
     if row["baseline"] is None:
@@ -462,8 +491,6 @@ def change(row: dict, arms: dict[str, Arm] = ARMS) -> str:
 
 
 def markdown(table: dict, settings: dict, arms: dict[str, Arm] = ARMS) -> str:
-    from lanco_hf.hub.methods import METHODS
-
     lines = [
         f"# {settings.get('title', SETTINGS['bible'].title)}",
         "",
@@ -473,12 +500,12 @@ def markdown(table: dict, settings: dict, arms: dict[str, Arm] = ARMS) -> str:
         "baseline (seed: p-value).",
     ]
     for key, names in tables(table).items():
-        method = METHODS[key]
+        title, source = heading(key)
         lines += [
             "",
-            f"## {method.name}",
+            f"## {title}",
             "",
-            f"{method.paper} ({method.url})",
+            source,
             "",
             "| arm | change | seeds | parameters | BLEU greedy | chrF greedy | BLEU beam 5 | Δ BLEU | p | paper |",
             "|---|---|---|---|---|---|---|---|---|---|",
@@ -630,8 +657,6 @@ def plot(table: dict, path) -> None:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from lanco_hf.hub.methods import METHODS
-
     panels = {key: names for key, names in tables(table).items() if any(ARMS[n].baseline for n in names)}
     columns = max(min(len(panels), 3), 1)
     rows = max(-(-len(panels) // columns), 1)
@@ -652,7 +677,7 @@ def plot(table: dict, path) -> None:
             )
             if len(curves) > 1:
                 axis.fill_between(steps, bleu.min(axis=0), bleu.max(axis=0), color=f"C{i}", alpha=0.2)
-        axis.set_title(METHODS[key].name, fontsize=9)
+        axis.set_title(heading(key)[0], fontsize=9)
         axis.set_xlabel("training step")
         axis.set_ylabel("validation BLEU (greedy)")
         axis.grid(alpha=0.3)

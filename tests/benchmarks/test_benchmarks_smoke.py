@@ -253,6 +253,32 @@ def test_grid_tables_pair_the_seeds_both_arms_finished(tmp_path):
     assert (tmp_path / "curves.png").stat().st_size > 0
 
 
+def test_grid_reference_table_compares_marian_with_the_lanco_baseline(tmp_path):
+    """transformers' MarianMTModel is the grid's reference: a table of its own, not a paper's, headed by the lanco
+    baseline, whose Δ BLEU is Marian's minus the baseline's with the paired test of the same seed."""
+    from benchmarks.seq2seq_grid import ARMS, MARIAN, REFERENCE, finished_runs, markdown, tabulate
+    from lanco_hf.training.arguments import load_run_config
+
+    assert ARMS["marian"].config == MARIAN and ARMS["marian"].baseline == "transformer"
+    # the same shape and training settings as the baseline: only the implementation differs
+    marian, base = (load_run_config(replication.ROOT / ARMS[a].config) for a in ("marian", "transformer"))
+    shape = ("d_model", "encoder_layers", "decoder_layers", "encoder_ffn_dim", "encoder_attention_heads", "dropout")
+    assert [marian["model_config"][k] for k in shape] == [base["model_config"][k] for k in shape]
+    settings = ("learning_rate", "warmup_steps", "max_grad_norm", "per_device_train_batch_size", "max_steps")
+    assert [marian[k] for k in settings] == [base[k] for k in settings]
+
+    _grid_run(tmp_path / "transformer" / "seed1", 20.0, REFERENCES)
+    _grid_run(tmp_path / "marian" / "seed1", 12.0, WORSE)
+    table = tabulate(finished_runs(tmp_path), tmp_path, REFERENCES)
+    assert table["marian"]["method"] == REFERENCE and table["marian"]["bleu_delta"] == (-8.0, 0.0)
+    assert table["marian"]["significance"][0]["p_value"] < 0.05
+    text = markdown(table, {"budget": "4 steps", "common_overrides": ["max_steps=4"]})
+    section = text.split("## Reference: transformers' MarianMTModel")[1].split("## ")[0]
+    rows = [line.split(" | ")[0] for line in section.splitlines() if line.startswith("| ") and "---" not in line]
+    assert rows == ["| arm", "| transformer", "| marian"]
+    assert "| -8.00 |" in section and "Marian's minus the lanco Transformer's" in section
+
+
 def _grid_run(folder, bleu: float, hypotheses: list[str] | None, **extra) -> None:
     """A finished grid run as ``lanco-hf train`` leaves it: results.json and, unless None, the test translations."""
     import json
@@ -420,8 +446,8 @@ def test_grid_settings_swap_each_arms_config_and_keep_its_change():
     assert iwslt["topk8"].config == "configs/transformer_iwslt_bible.yaml"
     assert iwslt["topk8"].overrides == ARMS["topk8"].overrides and iwslt["topk8"].baseline == "transformer"
     assert iwslt["muse"].config == "configs/muse_iwslt_bible.yaml"
-    assert {"transformer_prenorm", "adanorm_prenorm", "muse_equal_shape"}.isdisjoint(iwslt)
-    assert set(iwslt) | {"transformer_prenorm", "adanorm_prenorm", "muse_equal_shape"} == set(ARMS)
+    left_out = {"transformer_prenorm", "adanorm_prenorm", "muse_equal_shape", "marian"}  # marian: no twin config
+    assert left_out.isdisjoint(iwslt) and set(iwslt) | left_out == set(ARMS)
     # the paper-size twins: fairseq's transformer_iwslt_de_en, and MUSE at twice its depth and 3/4 of its width
     base, muse = (
         load_run_config(replication.ROOT / SETTINGS["iwslt"].configs[c])["model_config"] for c in (BASE, MUSE)
