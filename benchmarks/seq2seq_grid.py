@@ -5,8 +5,10 @@ the plain Transformer translates, each method against the baseline its paper com
 Arms are a config plus overrides; every method arm has a ``baseline`` arm, and the tables (one per paper) give BLEU /
 chrF (test split, greedy and beam 5) as mean ± sample std over seeds, the difference to the baseline over the seeds
 both finished, a paired bootstrap test over test sentences per seed (sacrebleu's ``PairedTest``, 1,000 resamples:
-p-value of "no difference"), validation BLEU learning curves and the paper's own numbers. The grid is ordered: first
-the headline pair of each paper with 3 seeds (``--group headline``), then the ablations with one seed
+p-value of "no difference"), validation BLEU learning curves and the paper's own numbers. A reference table comes
+first: transformers' own ``MarianMTModel`` of the baseline's shape and settings against the baseline (``marian``), so
+that the baseline every paper is judged against is shown to be as good as transformers' own. The grid is ordered:
+first the headline pair of each paper with 3 seeds (``--group headline``), then the ablations with one seed
 (``--group ablation``).
 
 Runs are checkpointed (``save_steps``) and reused: a finished run is read back, an interrupted one continues from its
